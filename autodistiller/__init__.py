@@ -1,0 +1,41 @@
+"""AutoDistiller: search the knowledge-distillation pipeline space for NLP models.
+
+Importing the package fills every registry (the vocabulary of the YAML search spaces).
+"""
+
+from autodistiller import (
+    intermediate,  # noqa: F401  (registers objectives, layer mappings, MI critics)
+    prediction,  # noqa: F401  (registers the prediction losses)
+)
+from autodistiller.config import IntermediateConfig, LossConfig, PipelineConfig, StudentConfig, TrainingConfig
+from autodistiller.engine import DistillResult, EpochReport, distill
+from autodistiller.errors import AssetError, AutoDistillerError, ConfigError, TaskError, UnknownOptionError
+from autodistiller.models import Teacher, build_student, fine_tune_teacher, load_teacher
+from autodistiller.tasks import Task, TaskCard, TaskSpec, load_task
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AssetError",
+    "AutoDistillerError",
+    "ConfigError",
+    "DistillResult",
+    "EpochReport",
+    "IntermediateConfig",
+    "LossConfig",
+    "PipelineConfig",
+    "StudentConfig",
+    "Task",
+    "TaskCard",
+    "TaskError",
+    "TaskSpec",
+    "Teacher",
+    "TrainingConfig",
+    "UnknownOptionError",
+    "__version__",
+    "build_student",
+    "distill",
+    "fine_tune_teacher",
+    "load_task",
+    "load_teacher",
+]

@@ -1,0 +1,3 @@
+from autodistiller.cli import main
+
+raise SystemExit(main())

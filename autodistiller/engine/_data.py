@@ -1,0 +1,128 @@
+"""Batches without waste: length-bucketed sampling and dynamic padding over pre-tokenized examples."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+__all__ = ["EncodedSplit", "subset_indices"]
+
+
+@dataclass
+class EncodedSplit:
+    """One tokenized split held as numpy arrays, batched with dynamic padding.
+
+    ``extras`` holds per-example arrays that travel with each batch (e.g. cached teacher logits).
+    """
+
+    input_ids: list[np.ndarray]
+    labels: np.ndarray
+    pad_token_id: int
+    token_type_ids: list[np.ndarray] | None = None
+    extras: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @classmethod
+    def from_dataset(cls, dataset: Any, pad_token_id: int) -> EncodedSplit:
+        columns = dataset.column_names
+        token_types = list(dataset["token_type_ids"]) if "token_type_ids" in columns else None
+        return cls(
+            input_ids=[np.asarray(ids, dtype=np.int64) for ids in dataset["input_ids"]],
+            labels=np.asarray(dataset["labels"]),
+            pad_token_id=pad_token_id,
+            token_type_ids=[np.asarray(t, dtype=np.int64) for t in token_types] if token_types is not None else None,
+        )
+
+    def __len__(self) -> int:
+        return len(self.input_ids)
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.fromiter((len(ids) for ids in self.input_ids), dtype=np.int64, count=len(self.input_ids))
+
+    def subset(self, indices: np.ndarray) -> EncodedSplit:
+        return EncodedSplit(
+            input_ids=[self.input_ids[i] for i in indices],
+            labels=self.labels[indices],
+            pad_token_id=self.pad_token_id,
+            token_type_ids=[self.token_type_ids[i] for i in indices] if self.token_type_ids is not None else None,
+            extras={k: v[indices] for k, v in self.extras.items()},
+        )
+
+    def with_extra(self, name: str, values: np.ndarray) -> EncodedSplit:
+        if len(values) != len(self):
+            raise ValueError(f"extra {name!r} has {len(values)} rows for {len(self)} examples.")
+        return EncodedSplit(self.input_ids, self.labels, self.pad_token_id, self.token_type_ids,
+                            {**self.extras, name: values})
+
+    def collate(self, indices: np.ndarray) -> dict[str, torch.Tensor]:
+        """Pad the examples at ``indices`` to the longest of them (not to ``max_length``)."""
+        width = max(len(self.input_ids[i]) for i in indices)
+        ids = np.full((len(indices), width), self.pad_token_id, dtype=np.int64)
+        mask = np.zeros((len(indices), width), dtype=np.int64)
+        types = np.zeros((len(indices), width), dtype=np.int64) if self.token_type_ids is not None else None
+        for row, i in enumerate(indices):
+            n = len(self.input_ids[i])
+            ids[row, :n] = self.input_ids[i]
+            mask[row, :n] = 1
+            if types is not None:
+                types[row, :n] = self.token_type_ids[i]  # type: ignore[index]
+        batch = {
+            "input_ids": torch.from_numpy(ids),
+            "attention_mask": torch.from_numpy(mask),
+            "labels": torch.from_numpy(self.labels[indices]),
+            "index": torch.from_numpy(np.asarray(indices, dtype=np.int64)),
+        }
+        if types is not None:
+            batch["token_type_ids"] = torch.from_numpy(types)
+        for name, values in self.extras.items():
+            batch[name] = torch.from_numpy(values[indices])
+        return batch
+
+    def batch_indices(self, batch_size: int, *, shuffle: bool, seed: int = 0,
+                      bucket_factor: int = 50) -> list[np.ndarray]:
+        """Index batches. Training: shuffle, sort inside chunks of ``bucket_factor`` batches by length so each
+        batch holds similar lengths (little padding), then shuffle the batches. Eval: sorted by length."""
+        lengths = self.lengths
+        if not shuffle:
+            order = np.argsort(lengths, kind="stable")
+            return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+        rng = np.random.default_rng(seed)
+        order = rng.permutation(len(self))
+        chunk = batch_size * bucket_factor
+        batches: list[np.ndarray] = []
+        for start in range(0, len(order), chunk):
+            part = order[start:start + chunk]
+            part = part[np.argsort(lengths[part], kind="stable")]
+            batches.extend(part[i:i + batch_size] for i in range(0, len(part), batch_size))
+        rng.shuffle(batches)  # type: ignore[arg-type]
+        return batches
+
+    def iter_batches(self, batch_size: int, *, shuffle: bool, seed: int = 0) -> Iterator[dict[str, torch.Tensor]]:
+        for indices in self.batch_indices(batch_size, shuffle=shuffle, seed=seed):
+            yield self.collate(indices)
+
+
+def subset_indices(labels: np.ndarray, size: int, *, seed: int, classification: bool) -> np.ndarray:
+    """A seeded subset of ``size`` examples (stratified for classification, every class kept), sorted."""
+    n = len(labels)
+    if size <= 0 or size >= n:
+        return np.arange(n)
+    rng = np.random.default_rng(seed)
+    if not classification:
+        return np.sort(rng.choice(n, size=size, replace=False))
+    classes, counts = np.unique(labels, return_counts=True)
+    # proportional allocation with at least one example per class
+    quota = np.maximum(1, np.floor(counts / n * size).astype(int))
+    while quota.sum() > size:
+        quota[np.argmax(quota)] -= 1
+    remainder = size - quota.sum()
+    spare = counts - quota
+    for i in np.argsort(-spare)[:remainder]:
+        quota[i] += 1
+    picked = [rng.choice(np.flatnonzero(labels == c), size=min(q, cnt), replace=False)
+              for c, q, cnt in zip(classes, quota, counts, strict=True)]
+    return np.sort(np.concatenate(picked))

@@ -1,0 +1,289 @@
+"""``distill(pipeline_config, task, teacher) -> DistillResult``: one real teacher -> student run."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from autodistiller.config import PipelineConfig
+from autodistiller.engine._callbacks import EpochCallback
+from autodistiller.engine._data import EncodedSplit, subset_indices
+from autodistiller.engine._device import seed_everything, select_device
+from autodistiller.engine._loop import evaluate, predict_logits, train_model
+from autodistiller.errors import ConfigError
+from autodistiller.intermediate import Representations, attention_scores, build_intermediate, representations
+from autodistiller.models import (
+    StudentInfo,
+    Teacher,
+    build_student,
+    count_parameters,
+    load_classifier,
+    measure_latency_ms,
+    model_inputs,
+    resolve_model_path,
+)
+from autodistiller.prediction import StepInfo, build_prediction_loss
+from autodistiller.tasks import Task, encode_task
+
+__all__ = ["DistillResult", "distill", "teacher_outputs"]
+
+
+@dataclass
+class DistillResult:
+    """What one distillation run produced: scores, size, speed and cost (the metric columns of a trial row)."""
+
+    config: PipelineConfig
+    task_name: str
+    task_family: str
+    metric: str
+    dev: dict[str, float]
+    test: dict[str, float]
+    teacher_dev_score: float
+    teacher_test_score: float
+    student_params: int
+    teacher_params: int
+    latency_ms: float
+    teacher_latency_ms: float
+    train_seconds: float
+    epochs_run: int
+    best_epoch: int
+    stopped_by: str
+    train_examples: int
+    student_info: StudentInfo
+    history: list[dict[str, Any]] = field(default_factory=list)
+    model: Any = field(default=None, repr=False)
+    tokenizer: Any = field(default=None, repr=False)
+
+    @property
+    def dev_score(self) -> float:
+        return self.dev[self.metric]
+
+    @property
+    def test_score(self) -> float:
+        return self.test[self.metric]
+
+    @property
+    def score_retained(self) -> float:
+        """Student dev score / teacher dev score (the Distiller study's ``ratio``)."""
+        return self.dev_score / self.teacher_dev_score if self.teacher_dev_score else float("nan")
+
+    def metrics(self) -> dict[str, Any]:
+        """Flat metric columns (no config): what a trial row records."""
+        return {
+            "metric": self.metric,
+            "student_dev_score": self.dev_score,
+            "student_test_score": self.test_score,
+            "teacher_dev_score": self.teacher_dev_score,
+            "teacher_test_score": self.teacher_test_score,
+            "score_retained": self.score_retained,
+            "student_params": self.student_params,
+            "teacher_params": self.teacher_params,
+            "latency_ms": self.latency_ms,
+            "teacher_latency_ms": self.teacher_latency_ms,
+            "speedup": self.teacher_latency_ms / self.latency_ms if self.latency_ms else float("nan"),
+            "train_seconds": self.train_seconds,
+            "epochs_run": self.epochs_run,
+            "best_epoch": self.best_epoch,
+            "stopped_by": self.stopped_by,
+            "train_examples": self.train_examples,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "task": self.task_name,
+            "task_family": self.task_family,
+            "pipeline": self.config.to_flat(),
+            **self.metrics(),
+            "dev": self.dev,
+            "test": self.test,
+            "student": {"layers": self.student_info.num_layers, "hidden_size": self.student_info.hidden_size,
+                        "initialised_from": list(self.student_info.initialised_from),
+                        "source": self.student_info.source},
+            "history": self.history,
+        }
+
+    def summary(self) -> str:
+        m = self.metric
+        return (
+            f"task {self.task_name} ({m}, dev / test)\n"
+            f"  teacher: {self.teacher_dev_score:.4f} / {self.teacher_test_score:.4f}  "
+            f"{self.teacher_params / 1e6:.1f}M params  {self.teacher_latency_ms:.2f} ms/example\n"
+            f"  student: {self.dev_score:.4f} / {self.test_score:.4f}  "
+            f"{self.student_params / 1e6:.1f}M params  {self.latency_ms:.2f} ms/example\n"
+            f"  retained {self.score_retained:.1%} of the teacher's dev score, "
+            f"{self.teacher_params / self.student_params:.1f}x smaller, "
+            f"{self.teacher_latency_ms / self.latency_ms:.1f}x faster; trained {self.train_seconds:.0f}s, "
+            f"{self.epochs_run} epochs (best {self.best_epoch})"
+        )
+
+    def save(self, directory: str | os.PathLike[str]) -> Path:
+        """Write the student model, its tokenizer, ``pipeline.yaml`` and ``result.json`` to ``directory``."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        if self.model is not None:
+            self.model.save_pretrained(directory / "student")
+        if self.tokenizer is not None:
+            self.tokenizer.save_pretrained(directory / "student")
+        self.config.to_yaml(directory / "pipeline.yaml")
+        (directory / "result.json").write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        return directory
+
+
+def _encode(task: Task, tokenizer: Any, max_length: int) -> dict[str, EncodedSplit]:
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    return {name: EncodedSplit.from_dataset(data, pad) for name, data in encode_task(task, tokenizer, max_length).items()}
+
+
+def teacher_outputs(teacher_model: Any, batch: dict[str, torch.Tensor], *, attentions: bool = False
+                    ) -> Representations:
+    """The teacher's logits, hidden states (and attention scores) on ``batch``, computed online.
+
+    The teacher stays in eval mode, without gradients. This is the one place the intermediate stage reads the
+    teacher, so a cache of teacher outputs can replace it.
+    """
+    with torch.no_grad():
+        out = teacher_model(**model_inputs(batch), output_hidden_states=True, output_attentions=attentions)
+    return representations(out, batch["attention_mask"])
+
+
+def _same_tokens(a: EncodedSplit, b: EncodedSplit) -> bool:
+    return len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a.input_ids, b.input_ids, strict=True))
+
+
+def distill(
+    config: PipelineConfig,
+    task: Task,
+    teacher: Teacher,
+    *,
+    callbacks: Sequence[EpochCallback] = (),
+    device: str | torch.device | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    log: Callable[[str], None] = print,
+) -> DistillResult:
+    """Train a student for real with the pipeline ``config`` and score it against ``teacher``.
+
+    Prediction-layer KD: the teacher is fixed and in eval mode, so its logits on the (un-augmented) training set
+    are computed once here and reused every epoch. With an intermediate objective (``intermediate.objective`` not
+    ``none``) the teacher instead runs online each step (:func:`teacher_outputs`) for its hidden states and
+    attention scores, and the loss is ``prediction loss + beta * intermediate loss``; the objective's own
+    parameters (projections, critics, layer weights) train with the student. ``callbacks`` get an
+    :class:`EpochReport` after each epoch.
+    """
+    started = time.perf_counter()
+    card = task.card
+    if teacher.task_name != task.name:
+        raise ConfigError(f"the teacher was fine-tuned on {teacher.task_name!r}, not on {task.name!r}.")
+    loss = build_prediction_loss(config.loss, is_regression=card.is_regression)  # bad combos fail before work
+    training = config.training
+    device = select_device(device)
+    seed_everything(training.seed)
+
+    teacher_splits = _encode(task, teacher.tokenizer, training.max_length)
+    keep = subset_indices(teacher_splits["train"].labels, training.max_train_examples, seed=training.seed,
+                          classification=not card.is_regression)
+    teacher_train = teacher_splits["train"].subset(keep)
+
+    if config.student.model:
+        from transformers import AutoTokenizer
+
+        student_path = resolve_model_path(config.student.model, cache_dir)
+        student_tokenizer = AutoTokenizer.from_pretrained(student_path)
+        student_splits = _encode(task, student_tokenizer, training.max_length)
+        student_splits["train"] = student_splits["train"].subset(keep)
+        source, source_name = load_classifier(student_path, task), config.student.model
+    else:
+        student_tokenizer, student_splits = teacher.tokenizer, {**teacher_splits, "train": teacher_train}
+        source, source_name = teacher.model, "teacher"
+
+    train = student_splits["train"]
+    online_teacher = config.intermediate.objective != "none"  # it gives the logits along with hidden states
+    if loss.needs_teacher and not online_teacher:
+        teacher.model.to(device)
+        teacher_logits = predict_logits(teacher.model, teacher_train, device, precision=training.precision)
+        teacher.model.to("cpu")
+        train = train.with_extra("teacher_logits", teacher_logits)
+
+    student, info = build_student(config.student, source, source_name=source_name)
+    stage = build_intermediate(config.intermediate, student, teacher.model)
+    shared_tokens = stage is None or student_tokenizer is teacher.tokenizer or _same_tokens(train, teacher_train)
+    if stage is not None and stage.token_level and not shared_tokens:
+        raise ConfigError(f"intermediate.objective={config.intermediate.objective!r} compares token sequences, "
+                          f"but the student ({config.student.model}) tokenizes differently from the teacher; use a "
+                          "[CLS]-level objective (pkd, or an MI objective with critic mlp or bilinear).")
+    inter = config.intermediate
+    log(f"student: {info.num_layers} layers, hidden {info.hidden_size}, from {info.source}"
+        f"{' layers ' + str([i + 1 for i in info.initialised_from]) if info.initialised_from else ''}; "
+        f"{count_parameters(student) / 1e6:.1f}M params; loss {config.loss.kind}; "
+        + (f"intermediate {inter.objective} ({inter.mapping} mapping, beta {inter.beta:g}); " if stage else "")
+        + f"{len(train)} train examples")
+
+    def compute_loss(model: Any, batch: dict[str, torch.Tensor], step: StepInfo) -> torch.Tensor:
+        logits = model(**model_inputs(batch)).logits
+        return loss(logits, batch.get("teacher_logits"), batch["labels"], step)
+
+    def compute_loss_with_intermediate(model: Any, batch: dict[str, torch.Tensor], step: StepInfo) -> torch.Tensor:
+        assert stage is not None
+        attentions = stage.needs_attentions
+        out = model(**model_inputs(batch), output_hidden_states=True, output_attentions=attentions)
+        if shared_tokens:
+            teacher_batch = batch
+        else:  # the teacher reads its own tokenization of the same examples
+            rows = teacher_train.collate(batch["index"].cpu().numpy())
+            teacher_batch = {k: v.to(out.logits.device) for k, v in rows.items()}
+        target = teacher_outputs(teacher.model, teacher_batch, attentions=attentions)
+        prediction = loss(out.logits, target.logits if loss.needs_teacher else None, batch["labels"], step)
+        return prediction + stage.beta * stage(representations(out, batch["attention_mask"]), target)
+
+    extra_params: list[torch.nn.Parameter] = []
+    with contextlib.ExitStack() as restore:
+        if stage is not None:
+            stage.to(device)
+            extra_params = [p for p in stage.parameters() if p.requires_grad]
+            teacher.model.to(device).eval()
+            restore.callback(teacher.model.to, "cpu")
+            # Raw attention scores only while training; both models get their attention implementation back.
+            restore.enter_context(attention_scores(teacher.model, stage.needs_attentions))
+            restore.enter_context(attention_scores(student, stage.needs_attentions))
+        outcome = train_model(student, train, student_splits["validation"],
+                              compute_loss if stage is None else compute_loss_with_intermediate, training,
+                              task_type=card.task_type, metric=card.metric, device=device, callbacks=callbacks,
+                              extra_params=extra_params)
+    test = evaluate(student, student_splits["test"], card.task_type, device, training.precision)
+    student.to("cpu").eval()
+    teacher_latency = teacher.metrics.get("latency_ms") or measure_latency_ms(teacher.model,
+                                                                               teacher_splits["validation"])
+    result = DistillResult(
+        config=config,
+        task_name=task.name,
+        task_family=card.family,
+        metric=card.metric,
+        dev=outcome.best_dev,
+        test=test,
+        teacher_dev_score=teacher.dev_score,
+        teacher_test_score=teacher.test_score,
+        student_params=count_parameters(student),
+        teacher_params=count_parameters(teacher.model),
+        latency_ms=measure_latency_ms(student, student_splits["validation"], "cpu"),
+        teacher_latency_ms=float(teacher_latency),
+        train_seconds=time.perf_counter() - started,
+        epochs_run=outcome.epochs_run,
+        best_epoch=outcome.best_epoch,
+        stopped_by=outcome.stopped_by,
+        train_examples=len(train),
+        student_info=info,
+        history=[r.to_dict() for r in outcome.history],
+        model=student,
+        tokenizer=student_tokenizer,
+    )
+    if not np.isfinite(result.dev_score):
+        raise FloatingPointError(f"student dev score is {result.dev_score}.")
+    return result

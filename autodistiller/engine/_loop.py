@@ -1,0 +1,173 @@
+"""The training loop shared by teacher fine-tuning and student distillation."""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from autodistiller.config import TrainingConfig
+from autodistiller.engine._callbacks import EpochCallback, EpochReport
+from autodistiller.engine._data import EncodedSplit
+from autodistiller.engine._device import autocast, autocast_dtype
+from autodistiller.models._inputs import model_inputs
+from autodistiller.prediction import StepInfo
+from autodistiller.tasks import compute_metrics
+
+__all__ = ["TrainOutcome", "train_model", "predict_logits", "model_inputs", "evaluate"]
+
+#: (model, batch on device, step) -> scalar loss
+LossFn = Callable[[nn.Module, dict[str, Tensor], StepInfo], Tensor]
+
+
+@dataclass
+class TrainOutcome:
+    history: list[EpochReport] = field(default_factory=list)
+    best_epoch: int = 0
+    best_dev: dict[str, float] = field(default_factory=dict)
+    epochs_run: int = 0
+    train_seconds: float = 0.0
+    stopped_by: str = "epochs"
+
+
+@torch.inference_mode()
+def predict_logits(model: nn.Module, split: EncodedSplit, device: torch.device, *, batch_size: int = 128,
+                   precision: str = "auto") -> np.ndarray:
+    """Logits for every example of ``split``, in the split's order."""
+    was_training = model.training
+    model.eval()
+    dtype = autocast_dtype(precision, device)
+    out: np.ndarray | None = None
+    for indices in split.batch_indices(batch_size, shuffle=False):
+        batch = {k: v.to(device, non_blocking=True) for k, v in split.collate(indices).items()}
+        with autocast(device, dtype):
+            logits = model(**model_inputs(batch)).logits.float()
+        if out is None:
+            out = np.zeros((len(split), logits.shape[-1]), dtype=np.float32)
+        out[indices] = logits.cpu().numpy()
+    model.train(was_training)
+    assert out is not None
+    return out
+
+
+def evaluate(model: nn.Module, split: EncodedSplit, task_type: str, device: torch.device,
+             precision: str = "auto") -> dict[str, float]:
+    return compute_metrics(task_type, predict_logits(model, split, device, precision=precision), split.labels)
+
+
+def _optimizer(model: nn.Module, extra_params: Sequence[nn.Parameter], cfg: TrainingConfig) -> torch.optim.AdamW:
+    decay, no_decay = [], []
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        (no_decay if param.ndim < 2 or "LayerNorm" in name or "layer_norm" in name else decay).append(param)
+    groups = [
+        {"params": decay, "weight_decay": cfg.weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+    if extra_params:
+        groups.append({"params": list(extra_params), "weight_decay": cfg.weight_decay})
+    return torch.optim.AdamW(groups, lr=cfg.learning_rate)
+
+
+def _linear_schedule(optimizer: torch.optim.Optimizer, warmup: int, total: int) -> torch.optim.lr_scheduler.LambdaLR:
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / max(1, warmup)
+        return max(0.0, (total - step) / max(1, total - warmup))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def train_model(
+    model: nn.Module,
+    train: EncodedSplit,
+    dev: EncodedSplit,
+    compute_loss: LossFn,
+    cfg: TrainingConfig,
+    *,
+    task_type: str,
+    metric: str,
+    device: torch.device,
+    callbacks: Sequence[EpochCallback] = (),
+    extra_params: Sequence[nn.Parameter] = (),
+) -> TrainOutcome:
+    """AdamW + linear warmup/decay, gradient clipping, autocast, early stopping on the dev ``metric``.
+
+    The best dev epoch's weights are restored at the end. ``extra_params`` (e.g. projections of intermediate
+    losses) are optimised with the model. A callback returning ``True`` stops training after that epoch.
+    """
+    model.to(device)
+    dtype = autocast_dtype(cfg.precision, device)
+    scaler = torch.amp.GradScaler(device.type, enabled=dtype is torch.float16)
+    params = [p for p in model.parameters() if p.requires_grad] + list(extra_params)
+    optimizer = _optimizer(model, extra_params, cfg)
+    steps_per_epoch = max(1, -(-len(train) // cfg.batch_size))
+    total_steps = steps_per_epoch * cfg.epochs
+    scheduler = _linear_schedule(optimizer, int(cfg.warmup_ratio * total_steps), total_steps)
+
+    outcome = TrainOutcome()
+    best_score = -np.inf
+    best_state: dict[str, Any] | None = None
+    stale_epochs = 0
+    started = time.perf_counter()
+    step = 0
+    for epoch in range(cfg.epochs):
+        model.train()
+        # Accumulate the loss on the device: .item() every step would sync host and device.
+        loss_sum = torch.zeros((), device=device)
+        for batch_cpu in train.iter_batches(cfg.batch_size, shuffle=True, seed=cfg.seed * 1000 + epoch):
+            batch = {k: v.to(device, non_blocking=True) for k, v in batch_cpu.items()}
+            info = StepInfo(step=step, total_steps=total_steps, epoch=epoch, num_epochs=cfg.epochs)
+            with autocast(device, dtype):
+                loss = compute_loss(model, batch, info)
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            if cfg.max_grad_norm > 0:
+                scaler.unscale_(optimizer)
+                torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
+            scaler.step(optimizer)
+            scaler.update()
+            scheduler.step()
+            loss_sum += loss.detach().float()
+            step += 1
+        train_loss = float(loss_sum) / steps_per_epoch
+        if not np.isfinite(train_loss):
+            raise FloatingPointError(f"training loss became {train_loss} in epoch {epoch + 1}; lower the learning "
+                                     "rate or check the loss weights.")
+        dev_metrics = evaluate(model, dev, task_type, device, cfg.precision)
+        score = dev_metrics[metric]
+        outcome.epochs_run = epoch + 1
+        if score > best_score:
+            best_score, outcome.best_epoch, outcome.best_dev = score, epoch + 1, dev_metrics
+            best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
+            stale_epochs = 0
+        else:
+            stale_epochs += 1
+        report = EpochReport(
+            epoch=epoch + 1,
+            num_epochs=cfg.epochs,
+            train_loss=train_loss,
+            dev=dev_metrics,
+            dev_score=score,
+            best_dev_score=float(best_score),
+            elapsed_seconds=time.perf_counter() - started,
+        )
+        outcome.history.append(report)
+        stop = any([bool(callback(report)) for callback in callbacks])
+        if stop:
+            outcome.stopped_by = "callback"
+            break
+        if cfg.early_stopping_patience and stale_epochs >= cfg.early_stopping_patience:
+            outcome.stopped_by = "early_stopping"
+            break
+    outcome.train_seconds = time.perf_counter() - started
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    return outcome

@@ -1,0 +1,43 @@
+"""The Parquet meta-dataset: one row per trial, readable by pandas, pyarrow and DuckDB.
+
+>>> from autodistiller import meta_dataset
+>>> frame = meta_dataset.load("runs/meta_dataset", filters={"task": "trec6", "status": "completed"})
+"""
+
+from autodistiller.meta_dataset._schema import (
+    PARTITION_COLUMN,
+    REQUIRED_COLUMNS,
+    SCHEMA_VERSION,
+    STATUSES,
+    meta_dataset_schema,
+)
+from autodistiller.meta_dataset._store import (
+    MetaDatasetError,
+    ValidationReport,
+    compact,
+    list_files,
+    load,
+    validate,
+    write_row,
+)
+
+__all__ = [
+    "PARTITION_COLUMN",
+    "REQUIRED_COLUMNS",
+    "SCHEMA_VERSION",
+    "STATUSES",
+    "MetaDatasetError",
+    "ValidationReport",
+    "compact",
+    "list_files",
+    "load",
+    "meta_dataset_schema",
+    "validate",
+    "write_row",
+]
+
+from autodistiller.meta_dataset._features import task_meta_features  # noqa: E402
+from autodistiller.meta_dataset._provenance import git_commit, hardware_info  # noqa: E402
+from autodistiller.meta_dataset._rows import trial_row  # noqa: E402
+
+__all__ += ["git_commit", "hardware_info", "task_meta_features", "trial_row"]

@@ -1,0 +1,109 @@
+"""The meta-dataset schema: one row per trial, one typed column per fact. Versioned; checked on read.
+
+Columns come in groups: trial identity and outcome, provenance (version, commit, hardware), the task and its
+meta-features (``mf.*``), every pipeline parameter under its flat config key (``loss.kind``, ...), and metrics.
+The pipeline columns follow the registered config sections, so a new stage adds columns; files written before
+that simply lack them (read back as nulls), which is why a file may hold a subset of the current columns.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from autodistiller.config import section_fields
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "SCHEMA_VERSION_KEY",
+    "PARTITION_COLUMN",
+    "STATUSES",
+    "REQUIRED_COLUMNS",
+    "base_fields",
+    "pipeline_fields",
+    "meta_dataset_schema",
+]
+
+SCHEMA_VERSION = 1
+SCHEMA_VERSION_KEY = b"autodistiller.schema_version"
+#: hive partition key: files live under ``task=<name>/``; the column comes from the path, not the file
+PARTITION_COLUMN = "task"
+STATUSES = ("completed", "early_stopped", "failed")
+
+_TS = pa.timestamp("us", tz="UTC")
+
+_BASE = [
+    # identity and outcome
+    ("schema_version", pa.int32()),
+    ("experiment_id", pa.string()),
+    ("trial_id", pa.string()),
+    ("status", pa.string()),
+    ("error", pa.string()),
+    ("started_at", _TS),
+    ("ended_at", _TS),
+    ("wall_seconds", pa.float64()),
+    # provenance
+    ("autodistiller_version", pa.string()),
+    ("git_commit", pa.string()),
+    ("hostname", pa.string()),
+    ("cpu_model", pa.string()),
+    ("cpu_count", pa.int32()),
+    ("gpu_model", pa.string()),
+    ("gpu_count", pa.int32()),
+    ("trial_cpus", pa.float64()),
+    ("trial_gpus", pa.float64()),
+    # task and teacher
+    ("task_family", pa.string()),
+    ("task_type", pa.string()),
+    ("metric", pa.string()),
+    ("teacher_backbone", pa.string()),
+    # task meta-features (the recommender's inputs)
+    ("mf.train_size", pa.int64()),
+    ("mf.num_classes", pa.int32()),
+    ("mf.is_pair", pa.bool_()),
+    ("mf.is_regression", pa.bool_()),
+    ("mf.mean_words", pa.float64()),
+    ("mf.std_words", pa.float64()),
+    ("mf.mean_tokens", pa.float64()),
+    ("mf.truncated_fraction", pa.float64()),
+    ("mf.type_token_ratio", pa.float64()),
+    ("mf.class_entropy", pa.float64()),
+    ("mf.majority_fraction", pa.float64()),
+    ("mf.teacher_dev_score", pa.float64()),
+    # metrics
+    ("student_dev_score", pa.float64()),
+    ("student_test_score", pa.float64()),
+    ("teacher_dev_score", pa.float64()),
+    ("teacher_test_score", pa.float64()),
+    ("score_retained", pa.float64()),
+    ("student_params", pa.int64()),
+    ("teacher_params", pa.int64()),
+    ("latency_ms", pa.float64()),
+    ("teacher_latency_ms", pa.float64()),
+    ("train_seconds", pa.float64()),
+    ("epochs_run", pa.int32()),
+    ("best_epoch", pa.int32()),
+    ("train_examples", pa.int64()),
+    ("dev_score_history", pa.list_(pa.float64())),
+]
+
+#: a row is not a trial without these
+REQUIRED_COLUMNS = ("schema_version", "experiment_id", "trial_id", "status", "ended_at")
+
+_ARROW_TYPES = {int: pa.int64(), float: pa.float64(), str: pa.string(), bool: pa.bool_()}
+
+
+def base_fields() -> list[pa.Field]:
+    return [pa.field(name, typ) for name, typ in _BASE]
+
+
+def pipeline_fields() -> list[pa.Field]:
+    """One column per pipeline parameter, typed from the config field."""
+    return [pa.field(spec.key, _ARROW_TYPES[spec.type]) for spec in section_fields()]
+
+
+def meta_dataset_schema(*, with_partition: bool = False) -> pa.Schema:
+    """The schema of the current version (files hold it without the ``task`` partition column)."""
+    fields = base_fields() + pipeline_fields()
+    if with_partition:
+        fields.append(pa.field(PARTITION_COLUMN, pa.string()))
+    return pa.schema(fields, metadata={SCHEMA_VERSION_KEY: str(SCHEMA_VERSION).encode()})

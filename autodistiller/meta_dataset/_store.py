@@ -1,0 +1,243 @@
+"""Write, read, validate and compact the Parquet meta-dataset.
+
+Layout: ``<root>/task=<name>/<experiment_id>__<trial_id>.parquet``, one file per trial, hive-partitioned by
+task. A file is written under a hidden temporary name (``.`` prefix: dataset readers skip it) and renamed into
+place, so a crash never leaves a half-written file and trials on many nodes never write the same file. The
+same trial written again (a resumed search) replaces its own file: rows are never duplicated.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+from autodistiller.errors import AutoDistillerError
+from autodistiller.meta_dataset._schema import (
+    PARTITION_COLUMN,
+    REQUIRED_COLUMNS,
+    SCHEMA_VERSION,
+    SCHEMA_VERSION_KEY,
+    STATUSES,
+    meta_dataset_schema,
+)
+
+__all__ = ["MetaDatasetError", "ValidationReport", "write_row", "load", "validate", "compact", "list_files"]
+
+_SAFE = re.compile(r"[^A-Za-z0-9_.\-]+")
+
+
+class MetaDatasetError(AutoDistillerError, ValueError):
+    """A meta-dataset file or row does not follow the schema."""
+
+
+def _filesystem(root: str | os.PathLike[str]) -> tuple[pafs.FileSystem, str]:
+    root = str(root)
+    if "://" in root:
+        return pafs.FileSystem.from_uri(root)
+    return pafs.LocalFileSystem(), str(Path(root).expanduser().resolve())
+
+
+def _safe(value: str) -> str:
+    return _SAFE.sub("_", value).strip("._") or "unnamed"
+
+
+def _row_table(row: Mapping[str, Any]) -> pa.Table:
+    schema = meta_dataset_schema()
+    unknown = sorted(set(row) - set(schema.names))
+    if unknown:
+        raise MetaDatasetError(f"row has columns that are not in schema v{SCHEMA_VERSION}: {unknown}")
+    missing = [c for c in REQUIRED_COLUMNS if row.get(c) is None]
+    if missing:
+        raise MetaDatasetError(f"row lacks required columns {missing}")
+    if row["status"] not in STATUSES:
+        raise MetaDatasetError(f"status={row['status']!r} must be one of {STATUSES}")
+    fields = [schema.field(name) for name in schema.names if name in row]
+    try:
+        return pa.Table.from_pylist([dict(row)], schema=pa.schema(fields, metadata=schema.metadata))
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise MetaDatasetError(f"row does not fit schema v{SCHEMA_VERSION}: {exc}") from exc
+
+
+def write_row(root: str | os.PathLike[str], task: str, row: Mapping[str, Any]) -> str:
+    """Write one trial row atomically; returns the file's path. Re-writing a trial replaces its file."""
+    table = _row_table({**row, "schema_version": SCHEMA_VERSION})
+    fs, base = _filesystem(root)
+    directory = f"{base}/{PARTITION_COLUMN}={_safe(task)}"
+    fs.create_dir(directory, recursive=True)
+    name = f"{_safe(str(row['experiment_id']))}__{_safe(str(row['trial_id']))}.parquet"
+    final = f"{directory}/{name}"
+    tmp = f"{directory}/.{name}.{uuid.uuid4().hex}.tmp"
+    try:
+        with fs.open_output_stream(tmp) as stream:
+            pq.write_table(table, stream)
+        if isinstance(fs, pafs.LocalFileSystem):
+            os.replace(tmp, final)  # atomic on POSIX, also over an existing file
+        else:
+            fs.move(tmp, final)  # object stores: the upload itself is all-or-nothing
+    finally:
+        try:
+            if fs.get_file_info(tmp).type != pafs.FileType.NotFound:
+                fs.delete_file(tmp)
+        except OSError:
+            pass
+    return final
+
+
+def list_files(root: str | os.PathLike[str]) -> list[str]:
+    """Every visible Parquet file of the meta-dataset (temporary files are hidden and skipped)."""
+    fs, base = _filesystem(root)
+    info = fs.get_file_info(base)
+    if info.type == pafs.FileType.NotFound:
+        return []
+    selector = pafs.FileSelector(base, recursive=True)
+    return sorted(
+        f.path for f in fs.get_file_info(selector)
+        if f.type == pafs.FileType.File and f.path.endswith(".parquet")
+        and not any(part.startswith((".", "_")) for part in f.path[len(base):].split("/"))
+    )
+
+
+@dataclass
+class ValidationReport:
+    files: int = 0
+    rows: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def raise_if_bad(self) -> None:
+        if self.problems:
+            shown = "\n  ".join(self.problems[:20])
+            raise MetaDatasetError(f"{len(self.problems)} problem(s) in the meta-dataset:\n  {shown}")
+
+
+def _check_file(fs: pafs.FileSystem, path: str, report: ValidationReport) -> None:
+    expected = meta_dataset_schema()
+    try:
+        with fs.open_input_file(path) as handle:
+            meta = pq.read_metadata(handle)
+            schema = meta.schema.to_arrow_schema()
+    except (OSError, pa.ArrowInvalid) as exc:
+        report.problems.append(f"{path}: not a readable Parquet file ({exc})")
+        return
+    version = (schema.metadata or {}).get(SCHEMA_VERSION_KEY)
+    if version is None:
+        report.problems.append(f"{path}: no {SCHEMA_VERSION_KEY.decode()} in the file metadata")
+    elif int(version) > SCHEMA_VERSION:
+        report.problems.append(f"{path}: schema v{int(version)} is newer than this AutoDistiller (v{SCHEMA_VERSION});"
+                               " upgrade autodistiller to read it")
+    for name in REQUIRED_COLUMNS:
+        if name not in schema.names:
+            report.problems.append(f"{path}: required column {name!r} is missing")
+    for column in schema:
+        if column.name not in expected.names:
+            report.problems.append(f"{path}: unknown column {column.name!r}")
+        elif not column.type.equals(expected.field(column.name).type):
+            report.problems.append(f"{path}: column {column.name!r} is {column.type}, expected "
+                                   f"{expected.field(column.name).type}")
+    if f"/{PARTITION_COLUMN}=" not in path:
+        report.problems.append(f"{path}: not under a {PARTITION_COLUMN}=<name>/ directory")
+    report.files += 1
+    report.rows += meta.num_rows
+
+
+def validate(root: str | os.PathLike[str]) -> ValidationReport:
+    """Check every file against the schema: version, required columns, known columns and their types."""
+    fs, _ = _filesystem(root)
+    report = ValidationReport()
+    for path in list_files(root):
+        _check_file(fs, path, report)
+    if report.files and report.ok:
+        statuses = load(root, columns=["status"], check=False)["status"]
+        bad = sorted(set(statuses) - set(STATUSES))
+        if bad:
+            report.problems.append(f"unknown status values {bad}; expected {STATUSES}")
+    return report
+
+
+def _filter_expression(filters: Any) -> ds.Expression | None:
+    if filters is None or isinstance(filters, ds.Expression):
+        return filters
+    if isinstance(filters, Mapping):
+        filters = [(k, "in", list(v)) if isinstance(v, list | tuple | set) else (k, "==", v)
+                   for k, v in filters.items()]
+    return pq.filters_to_expression(filters)
+
+
+def load(root: str | os.PathLike[str], *, filters: Any = None, columns: Sequence[str] | None = None,
+         check: bool = True, deduplicate: bool = True) -> pd.DataFrame:
+    """Read the meta-dataset into a DataFrame (one row per trial).
+
+    ``filters``: a ``{column: value | [values]}`` dict, pandas/pyarrow DNF tuples
+    (``[("task", "==", "trec6"), ("status", "==", "completed")]``) or a ``pyarrow.dataset`` expression.
+    Files are validated first (``check=False`` skips it). A trial present twice (e.g. after :func:`compact`
+    and a later rewrite) is returned once, its latest row.
+    """
+    if check:
+        validate(root).raise_if_bad()
+    fs, base = _filesystem(root)
+    files = list_files(root)
+    schema = meta_dataset_schema(with_partition=True)
+    if not files:
+        return schema.empty_table().to_pandas()
+    dataset = ds.dataset(files, filesystem=fs, format="parquet", schema=schema,
+                         partitioning=ds.partitioning(pa.schema([(PARTITION_COLUMN, pa.string())]),
+                                                      flavor="hive"),
+                         partition_base_dir=base)
+    wanted = list(columns) if columns else None
+    read_columns = wanted
+    if wanted and deduplicate:
+        read_columns = list(dict.fromkeys([*wanted, "experiment_id", "trial_id", "ended_at"]))
+    frame = dataset.to_table(columns=read_columns, filter=_filter_expression(filters)).to_pandas()
+    if deduplicate and len(frame):
+        frame = (frame.sort_values("ended_at", kind="stable")
+                 .drop_duplicates(["experiment_id", "trial_id"], keep="last")
+                 .sort_values(["ended_at"], kind="stable").reset_index(drop=True))
+    if wanted:
+        frame = frame[wanted]
+    return frame
+
+
+def compact(root: str | os.PathLike[str], *, tasks: Iterable[str] | None = None) -> dict[str, int]:
+    """Merge each task partition's per-trial files into one file (rows deduplicated). Returns rows per task.
+
+    The merged file is written (atomically) before the small files are deleted, so a crash in between leaves
+    duplicates that :func:`load` drops, never a lost row.
+    """
+    validate(root).raise_if_bad()
+    fs, base = _filesystem(root)
+    by_task: dict[str, list[str]] = {}
+    for path in list_files(root):
+        task = path[len(base):].split(f"{PARTITION_COLUMN}=", 1)[1].split("/", 1)[0]
+        by_task.setdefault(task, []).append(path)
+    wanted = set(tasks) if tasks is not None else None
+    out: dict[str, int] = {}
+    schema = meta_dataset_schema()
+    for task, paths in sorted(by_task.items()):
+        if (wanted is not None and task not in wanted) or len(paths) < 2:
+            continue
+        frame = load(root, filters=[(PARTITION_COLUMN, "==", task)], check=False).drop(columns=[PARTITION_COLUMN])
+        table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+        directory = f"{base}/{PARTITION_COLUMN}={task}"
+        final = f"{directory}/compacted-{uuid.uuid4().hex[:12]}.parquet"
+        tmp = f"{directory}/.{Path(final).name}.tmp"
+        with fs.open_output_stream(tmp) as stream:
+            pq.write_table(table, stream)
+        fs.move(tmp, final)
+        for path in paths:
+            fs.delete_file(path)
+        out[task] = len(frame)
+    return out

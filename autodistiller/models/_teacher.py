@@ -1,0 +1,192 @@
+"""Teacher fine-tuning, cached on disk by a hash of (backbone, task data, hyper-parameters)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from autodistiller._paths import cache_root
+from autodistiller.config import TrainingConfig
+from autodistiller.errors import ConfigError
+from autodistiller.models._backbone import (
+    DEFAULT_BACKBONE,
+    model_identity,
+    quiet_transformers,
+    resolve_model_path,
+)
+from autodistiller.tasks import Task
+
+__all__ = ["Teacher", "TEACHER_TRAINING", "fine_tune_teacher", "load_teacher", "teacher_key", "load_classifier"]
+
+#: default fine-tuning of the teacher (3 epochs, best dev epoch kept)
+TEACHER_TRAINING = TrainingConfig(epochs=3, batch_size=32, learning_rate=5e-5, max_length=128, seed=42)
+_META = "teacher.json"
+
+
+@dataclass
+class Teacher:
+    """A fine-tuned teacher: model, tokenizer, and its scores on the task."""
+
+    model: Any
+    tokenizer: Any
+    backbone: str
+    task_name: str
+    training: TrainingConfig
+    metrics: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+    key: str = ""
+
+    @property
+    def dev_score(self) -> float:
+        return float(self.metrics["dev_score"])
+
+    @property
+    def test_score(self) -> float:
+        return float(self.metrics["test_score"])
+
+
+def load_classifier(path: str, task: Task) -> Any:
+    """``AutoModelForSequenceClassification`` for ``task`` (a new head when ``path`` is a bare encoder)."""
+    from transformers import AutoModelForSequenceClassification
+
+    quiet_transformers()
+    card = task.card
+    kwargs: dict[str, Any] = {
+        "num_labels": card.num_classes,
+        "problem_type": "regression" if card.is_regression else "single_label_classification",
+    }
+    if card.label_names and not card.is_regression:
+        kwargs["id2label"] = dict(enumerate(card.label_names))
+        kwargs["label2id"] = {name: i for i, name in enumerate(card.label_names)}
+    return AutoModelForSequenceClassification.from_pretrained(path, **kwargs)
+
+
+def teacher_key(backbone_identity: str, task_fingerprint: str, training: TrainingConfig) -> str:
+    payload = json.dumps({"backbone": backbone_identity, "task": task_fingerprint,
+                          "training": {k: v for k, v in training.__dict__.items()}}, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def load_teacher(path: str | os.PathLike[str]) -> Teacher:
+    """Load a cached (or any saved) teacher directory written by :func:`fine_tune_teacher`."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    quiet_transformers()
+    path = Path(path)
+    meta_path = path / _META
+    if not meta_path.is_file():
+        raise ConfigError(f"{path} is not a teacher directory ({_META} is missing).")
+    meta = json.loads(meta_path.read_text())
+    model = AutoModelForSequenceClassification.from_pretrained(str(path))
+    model.eval()
+    return Teacher(
+        model=model,
+        tokenizer=AutoTokenizer.from_pretrained(str(path)),
+        backbone=meta["backbone"],
+        task_name=meta["task"],
+        training=TrainingConfig(**meta["training"]),
+        metrics=meta["metrics"],
+        path=path,
+        key=meta["key"],
+    )
+
+
+def fine_tune_teacher(
+    task: Task,
+    *,
+    backbone: str = DEFAULT_BACKBONE,
+    training: TrainingConfig = TEACHER_TRAINING,
+    cache_dir: str | os.PathLike[str] | None = None,
+    force: bool = False,
+    device: str | torch.device | None = None,
+    log: Callable[[str], None] = print,
+) -> Teacher:
+    """Fine-tune ``backbone`` on ``task`` once; later calls with the same inputs load the cached teacher."""
+    from transformers import AutoTokenizer
+
+    from autodistiller.engine import (
+        EncodedSplit,
+        PrintProgress,
+        evaluate,
+        seed_everything,
+        select_device,
+        subset_indices,
+        train_model,
+    )
+    from autodistiller.models._latency import count_parameters, measure_latency_ms
+    from autodistiller.prediction import hard_label_loss
+    from autodistiller.tasks import encode_task
+
+    resolved = resolve_model_path(backbone, cache_dir)
+    key = teacher_key(model_identity(backbone, resolved), task.fingerprint(), training)
+    directory = cache_root(cache_dir) / "teachers" / f"{task.name}-{key}"
+    if (directory / _META).is_file() and not force:
+        teacher = load_teacher(directory)
+        log(f"teacher: cached {directory} (dev {task.card.metric} {teacher.dev_score:.4f})")
+        return teacher
+
+    device = select_device(device)
+    seed_everything(training.seed)
+    tokenizer = AutoTokenizer.from_pretrained(resolved)
+    model = load_classifier(resolved, task)
+    encoded = encode_task(task, tokenizer, training.max_length)
+    pad = tokenizer.pad_token_id or 0
+    splits = {name: EncodedSplit.from_dataset(data, pad) for name, data in encoded.items()}
+    if training.max_train_examples:
+        keep = subset_indices(splits["train"].labels, training.max_train_examples, seed=training.seed,
+                              classification=not task.is_regression)
+        splits["train"] = splits["train"].subset(keep)
+    is_regression = task.is_regression
+    log(f"teacher: fine-tuning {backbone} on {task.name} ({len(splits['train'])} examples, "
+        f"{training.epochs} epochs) on {device}")
+
+    def loss_fn(model: Any, batch: dict[str, torch.Tensor], step: Any) -> torch.Tensor:
+        from autodistiller.models._inputs import model_inputs
+
+        logits = model(**model_inputs(batch)).logits
+        return hard_label_loss(logits, batch["labels"], is_regression=is_regression)
+
+    outcome = train_model(model, splits["train"], splits["validation"], loss_fn, training,
+                          task_type=task.card.task_type, metric=task.card.metric, device=device,
+                          callbacks=[PrintProgress("teacher: ", log)])
+    test = evaluate(model, splits["test"], task.card.task_type, device, training.precision)
+    metrics = {
+        "metric": task.card.metric,
+        "dev": outcome.best_dev,
+        "test": test,
+        "dev_score": outcome.best_dev[task.card.metric],
+        "test_score": test[task.card.metric],
+        "best_epoch": outcome.best_epoch,
+        "epochs_run": outcome.epochs_run,
+        "train_seconds": outcome.train_seconds,
+        "params": count_parameters(model),
+        "latency_ms": measure_latency_ms(model, splits["validation"], "cpu"),
+    }
+    model.to("cpu").eval()
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=directory.parent))
+    try:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        meta = {"backbone": backbone, "backbone_path": resolved, "task": task.name, "key": key,
+                "task_fingerprint": task.fingerprint(), "training": training.__dict__, "metrics": metrics}
+        (tmp / _META).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+        if directory.exists():  # forced rebuild, or another process won the race: replace it whole
+            shutil.rmtree(directory)
+        os.replace(tmp, directory)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    log(f"teacher: dev {task.card.metric} {metrics['dev_score']:.4f}, test {metrics['test_score']:.4f} "
+        f"-> {directory}")
+    return Teacher(model=model, tokenizer=tokenizer, backbone=backbone, task_name=task.name, training=training,
+                   metrics=metrics, path=directory, key=key)

@@ -1,0 +1,377 @@
+"""``TaskSpec``: name a task by the offline suite, a Hugging Face dataset id, or a local file, and load it.
+
+Every source ends in the same standard form: a :class:`Task` with a :class:`TaskCard` and ``datasets``
+splits ``train`` / ``validation`` / ``test`` holding ``text``, optional ``text_pair``, and ``label``.
+Bad input is reported with one clear :class:`TaskError` naming the file and column, before any training.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from autodistiller.errors import TaskError
+from autodistiller.tasks._card import SPLITS, TASK_TYPES, TaskCard
+from autodistiller.tasks._metrics import METRICS
+
+__all__ = ["TaskSpec", "Task", "load_task", "stratified_split", "GLUE_TASKS"]
+
+SUITE_PREFIX = "suite:"
+_READERS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "json", ".parquet": "parquet"}
+_SPLIT_ALIASES = {"train": ("train",), "validation": ("validation", "valid", "dev", "val"), "test": ("test",)}
+SPLIT_SEED = 13
+
+# GLUE / SuperGLUE shorthands: (Hub dataset, config) -> columns, validation split, metric.
+GLUE_TASKS: dict[str, dict[str, Any]] = {
+    "cola": {"text": "sentence", "metric": "mcc"},
+    "sst2": {"text": "sentence", "metric": "accuracy"},
+    "mrpc": {"text": "sentence1", "pair": "sentence2", "metric": "f1"},
+    "qqp": {"text": "question1", "pair": "question2", "metric": "f1"},
+    "stsb": {"text": "sentence1", "pair": "sentence2", "metric": "pearson", "task_type": "regression"},
+    "mnli": {"text": "premise", "pair": "hypothesis", "metric": "accuracy", "validation": "validation_matched",
+             "test": "test_matched"},
+    "qnli": {"text": "question", "pair": "sentence", "metric": "accuracy"},
+    "rte": {"text": "sentence1", "pair": "sentence2", "metric": "accuracy"},
+    "wnli": {"text": "sentence1", "pair": "sentence2", "metric": "accuracy"},
+}
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """Where a task comes from and how to read it.
+
+    ``source`` is ``suite:<name>`` (the offline suite), a local ``.csv/.tsv/.jsonl/.json/.parquet`` file or a
+    directory of ``train.*`` / ``validation.*`` (or ``dev.*``) / ``test.*`` files, or a Hugging Face dataset id
+    (``glue/sst2``, ``imdb``, ``owner/name:config``). The column options apply to local files and Hub datasets.
+    """
+
+    source: str
+    text_column: str = "text"
+    text_pair_column: str | None = None
+    label_column: str = "label"
+    task_type: str | None = None
+    metric: str | None = None
+    name: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.source or not self.source.strip():
+            raise TaskError("task source is empty; name a suite task (suite:trec6), a file, or a Hub dataset id.")
+        if self.task_type is not None and self.task_type not in TASK_TYPES:
+            raise TaskError(f"task_type={self.task_type!r} must be one of {TASK_TYPES}.")
+        if self.metric is not None and self.metric not in METRICS:
+            raise TaskError(f"metric={self.metric!r} must be one of {METRICS}.")
+
+    @property
+    def kind(self) -> str:
+        if self.source.startswith(SUITE_PREFIX):
+            return "suite"
+        path = Path(self.source).expanduser()
+        if path.exists() or path.suffix.lower() in _READERS or self.source.startswith((".", "/", "~")):
+            return "local"
+        return "hub"
+
+    def load(self, cache_dir: str | os.PathLike[str] | None = None) -> Task:
+        return load_task(self, cache_dir=cache_dir)
+
+
+@dataclass
+class Task:
+    """A loaded task: its card and its standard splits (``datasets.Dataset``)."""
+
+    card: TaskCard
+    splits: dict[str, Any]
+    spec: TaskSpec
+
+    @property
+    def name(self) -> str:
+        return self.card.name
+
+    @property
+    def is_regression(self) -> bool:
+        return self.card.is_regression
+
+    def labels(self, split: str) -> np.ndarray:
+        return np.asarray(self.splits[split]["label"])
+
+    def fingerprint(self) -> str:
+        """A content hash of the card and every row: a cache key that changes when the data changes."""
+        digest = hashlib.sha256(repr(sorted(self.card.to_dict().items())).encode())
+        for split in SPLITS:
+            if split in self.splits:
+                frame = self.splits[split].to_pandas()
+                digest.update(split.encode())
+                digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+        return digest.hexdigest()[:16]
+
+
+def load_task(spec: TaskSpec | str, *, cache_dir: str | os.PathLike[str] | None = None) -> Task:
+    """Load a task into the standard form. ``spec`` may be a plain source string."""
+    if isinstance(spec, str):
+        spec = TaskSpec(spec)
+    if spec.kind == "suite":
+        return _load_suite(spec, cache_dir)
+    if spec.kind == "local":
+        frames, where = _read_local(spec)
+        return _standardize(frames, spec, where, default_name=Path(spec.source).stem, source_package="local")
+    return _load_hub(spec)
+
+
+def _load_suite(spec: TaskSpec, cache_dir: str | os.PathLike[str] | None) -> Task:
+    import datasets
+
+    from autodistiller.assets import suite_task_names, task_dir
+
+    name = spec.source[len(SUITE_PREFIX):]
+    if name not in suite_task_names():
+        raise TaskError(f"{spec.source!r} is not a suite task; choose one of: {', '.join(suite_task_names())}")
+    directory = task_dir(name, cache_dir)
+    card = TaskCard.load(directory)
+    splits = {}
+    for split in SPLITS:
+        path = directory / f"{split}.parquet"
+        if not path.is_file():
+            raise TaskError(f"{path} is missing; rebuild the suite with `autodistiller assets build --tasks {name}`.")
+        splits[split] = datasets.Dataset.from_parquet(str(path), cache_dir=str(directory.parent / ".hf_cache"))
+    return Task(card=card, splits=splits, spec=spec)
+
+
+def _read_frame(path: Path) -> pd.DataFrame:
+    kind = _READERS.get(path.suffix.lower())
+    try:
+        if kind == "csv":
+            return pd.read_csv(path)
+        if kind == "tsv":
+            return pd.read_csv(path, sep="\t")
+        if kind == "jsonl":
+            return pd.read_json(path, lines=True)
+        if kind == "json":
+            return pd.read_json(path)
+        if kind == "parquet":
+            return pd.read_parquet(path)
+    except (ValueError, OSError, pd.errors.ParserError) as exc:
+        raise TaskError(f"cannot read {path}: {exc}") from exc
+    raise TaskError(f"{path}: unsupported file type {path.suffix!r}; use one of {sorted(_READERS)}.")
+
+
+def _read_local(spec: TaskSpec) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
+    path = Path(spec.source).expanduser()
+    if not path.exists():
+        raise TaskError(f"task file {path} does not exist.")
+    if path.is_file():
+        frame = _read_frame(path)
+        _require_columns(frame, spec, str(path))
+        missing = int(frame[spec.label_column].isna().sum())
+        if missing:  # say it of the whole file, before the split hides part of it
+            raise TaskError(f"{path}: label column {spec.label_column!r} has {missing} missing values.")
+        frames = stratified_split(frame, spec.label_column, classification=spec.task_type != "regression")
+        return frames, dict.fromkeys(frames, str(path))
+    frames: dict[str, pd.DataFrame] = {}
+    where: dict[str, str] = {}
+    for split, aliases in _SPLIT_ALIASES.items():
+        found = [p for alias in aliases for p in sorted(path.glob(f"{alias}.*")) if p.suffix.lower() in _READERS]
+        if found:
+            frames[split] = _read_frame(found[0])
+            where[split] = str(found[0])
+    if "train" not in frames:
+        raise TaskError(f"{path} has no train.csv/.tsv/.jsonl/.json/.parquet file.")
+    if "validation" not in frames:
+        raise TaskError(f"{path} has no validation (or dev) file next to {where['train']}.")
+    return frames, where
+
+
+def _load_hub(spec: TaskSpec) -> Task:
+    import datasets
+
+    source = spec.source
+    config: str | None = None
+    defaults: dict[str, Any] = {}
+    family, _, sub = source.partition("/")
+    if family in ("glue", "super_glue") and sub:
+        config = sub
+        source = "nyu-mll/glue" if family == "glue" else "aps/super_glue"
+        defaults = GLUE_TASKS.get(sub, {})
+    elif ":" in source:
+        source, config = source.split(":", 1)
+    try:
+        dataset_dict = datasets.load_dataset(source, config)
+    except Exception as exc:  # the Hub raises many kinds; all mean "cannot use this id here"
+        raise TaskError(
+            f"cannot load Hugging Face dataset {spec.source!r} ({type(exc).__name__}: {exc}). Offline, use a suite "
+            "task (`autodistiller tasks`) or a local file."
+        ) from exc
+    if defaults:
+        spec = TaskSpec(
+            source=spec.source,
+            text_column=defaults.get("text", spec.text_column) if spec.text_column == "text" else spec.text_column,
+            text_pair_column=spec.text_pair_column or defaults.get("pair"),
+            label_column=spec.label_column,
+            task_type=spec.task_type or defaults.get("task_type"),
+            metric=spec.metric or defaults.get("metric"),
+            name=spec.name,
+        )
+    return task_from_dataset_dict(dataset_dict, spec, split_names=defaults)
+
+
+def task_from_dataset_dict(dataset_dict: Mapping[str, Any], spec: TaskSpec,
+                           split_names: Mapping[str, Any] | None = None) -> Task:
+    """Standardise a ``datasets.DatasetDict`` (the shape ``load_dataset`` returns) into a :class:`Task`.
+
+    Test splits without labels (GLUE's are all -1) are dropped; a missing validation split is carved from train.
+    """
+    split_names = split_names or {}
+    frames: dict[str, pd.DataFrame] = {}
+    for split, aliases in _SPLIT_ALIASES.items():
+        wanted = split_names.get(split)
+        candidates = (wanted,) if wanted else aliases
+        for name in candidates:
+            if name in dataset_dict:
+                frames[split] = dataset_dict[name].to_pandas()
+                break
+    if "train" not in frames:
+        raise TaskError(f"dataset {spec.source!r} has no train split; it has {sorted(dataset_dict)}.")
+    if "test" in frames and spec.label_column in frames["test"]:
+        test_labels = frames["test"][spec.label_column]
+        if spec.task_type != "regression" and (pd.to_numeric(test_labels, errors="coerce") < 0).all():
+            del frames["test"]  # hidden test labels (GLUE)
+    if "validation" not in frames:
+        parts = stratified_split(frames["train"], spec.label_column, classification=spec.task_type != "regression",
+                                 fractions=(0.9, 0.1, 0.0) if "test" in frames else (0.8, 0.1, 0.1))
+        frames["train"], frames["validation"] = parts["train"], parts["validation"]
+        if "test" not in frames:
+            frames["test"] = parts["test"]
+    where = {split: f"{spec.source} [{split}]" for split in frames}
+    _, _, sub = spec.source.partition("/")
+    default_name = spec.source.replace("/", "_").replace(":", "_")
+    return _standardize(frames, spec, where, default_name=default_name, source_package=f"hf:{spec.source}")
+
+
+def stratified_split(frame: pd.DataFrame, label_column: str, *, classification: bool = True,
+                     fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
+                     seed: int = SPLIT_SEED) -> dict[str, pd.DataFrame]:
+    """A fixed seeded (stratified for classification) train / validation / test split of one table."""
+    from sklearn.model_selection import train_test_split
+
+    if len(frame) < 10:
+        raise TaskError(f"only {len(frame)} rows: too few to split into train/validation/test.")
+    stratify = None
+    if classification and label_column in frame:
+        counts = frame[label_column].value_counts()
+        stratify = frame[label_column] if counts.min() >= 3 else None
+    holdout = fractions[1] + fractions[2]
+    train, rest = train_test_split(frame, test_size=holdout, random_state=seed, stratify=stratify)
+    if fractions[2] == 0:
+        return {"train": train.reset_index(drop=True), "validation": rest.reset_index(drop=True)}
+    rest_stratify = rest[label_column] if stratify is not None and rest[label_column].value_counts().min() >= 2 \
+        else None
+    validation, test = train_test_split(rest, test_size=fractions[2] / holdout, random_state=seed,
+                                        stratify=rest_stratify)
+    return {split: part.reset_index(drop=True)
+            for split, part in (("train", train), ("validation", validation), ("test", test))}
+
+
+def _require_columns(frame: pd.DataFrame, spec: TaskSpec, where: str) -> None:
+    needed = [("text column", spec.text_column), ("label column", spec.label_column)]
+    if spec.text_pair_column:
+        needed.append(("text pair column", spec.text_pair_column))
+    for what, column in needed:
+        if column not in frame.columns:
+            raise TaskError(
+                f"{where}: {what} {column!r} is missing; columns are {list(frame.columns)}. "
+                f"Pass the right name (--{what.replace(' ', '-')} / TaskSpec({what.replace(' ', '_')}=...))."
+            )
+
+
+def _standardize(frames: dict[str, pd.DataFrame], spec: TaskSpec, where: dict[str, str], *,
+                 default_name: str, source_package: str) -> Task:
+    import datasets
+
+    for split, frame in frames.items():
+        _require_columns(frame, spec, where[split])
+        if len(frame) == 0:
+            raise TaskError(f"{where[split]}: the {split} split is empty.")
+    task_type = spec.task_type or ("pair" if spec.text_pair_column else "single")
+    is_regression = task_type == "regression"
+    columns = {spec.text_column: "text", spec.label_column: "label"}
+    if spec.text_pair_column:
+        columns[spec.text_pair_column] = "text_pair"
+    standard: dict[str, pd.DataFrame] = {}
+    for split, frame in frames.items():
+        out = frame[list(columns)].rename(columns=columns)
+        for column in ("text", "text_pair"):
+            if column in out:
+                if out[column].isna().any():
+                    original = spec.text_column if column == "text" else spec.text_pair_column
+                    raise TaskError(f"{where[split]}: column {original!r} has {int(out[column].isna().sum())} "
+                                    "empty values; fill or drop those rows.")
+                out[column] = out[column].astype(str)
+        if out["label"].isna().any():
+            raise TaskError(f"{where[split]}: label column {spec.label_column!r} has "
+                            f"{int(out['label'].isna().sum())} missing values.")
+        standard[split] = out.reset_index(drop=True)
+
+    label_names: tuple[str, ...] = ()
+    if is_regression:
+        for split, out in standard.items():
+            values = pd.to_numeric(out["label"], errors="coerce")
+            if values.isna().any():
+                raise TaskError(f"{where[split]}: label column {spec.label_column!r} of a regression task must "
+                                "hold numbers.")
+            out["label"] = values.astype("float32")
+        num_classes = 1
+    else:
+        train_labels = standard["train"]["label"]
+        numeric = pd.to_numeric(train_labels, errors="coerce")
+        if not numeric.isna().any():
+            if not np.all(np.isclose(numeric, np.round(numeric))):
+                raise TaskError(
+                    f"{where['train']}: labels in column {spec.label_column!r} are not integers "
+                    f"(e.g. {numeric[~np.isclose(numeric, np.round(numeric))].iloc[0]!r}); for scores pass "
+                    "task_type='regression' (--task-type regression)."
+                )
+            classes = sorted(int(v) for v in np.unique(np.round(numeric)))
+            encode = {c: i for i, c in enumerate(classes)}
+            label_names = tuple(str(c) for c in classes)
+            key = lambda s: pd.to_numeric(s, errors="coerce").round().astype("Int64")  # noqa: E731
+        else:
+            classes = sorted(str(v) for v in train_labels.unique())
+            encode = {c: i for i, c in enumerate(classes)}
+            label_names = tuple(classes)
+            key = lambda s: s.astype(str)  # noqa: E731
+        if len(classes) < 2:
+            raise TaskError(f"{where['train']}: label column {spec.label_column!r} has one class only "
+                            f"({classes[0]!r}); a classification task needs at least two.")
+        for split, out in standard.items():
+            mapped = key(out["label"]).map(encode)
+            if mapped.isna().any():
+                unseen = sorted({str(v) for v in out["label"][mapped.isna()]})[:5]
+                raise TaskError(f"{where[split]}: labels {unseen} in column {spec.label_column!r} do not occur in "
+                                "the train split.")
+            out["label"] = mapped.astype("int64")
+        num_classes = len(classes)
+
+    if "test" not in standard:
+        parts = stratified_split(standard["validation"], "label", classification=not is_regression,
+                                 fractions=(0.5, 0.5, 0.0))
+        standard["validation"], standard["test"] = parts["train"], parts["validation"]
+    metric = spec.metric or ("pearson" if is_regression else ("accuracy" if num_classes <= 2 else "macro_f1"))
+    card = TaskCard(
+        name=spec.name or default_name,
+        family=spec.name or default_name,
+        task_type=task_type,
+        num_classes=num_classes,
+        metric=metric,
+        source_package=source_package,
+        license="unknown (user data)",
+        label_names=label_names,
+        source_path=where["train"],
+        rows={split: len(standard[split]) for split in SPLITS},
+    )
+    splits = {split: datasets.Dataset.from_pandas(standard[split], preserve_index=False) for split in SPLITS}
+    return Task(card=card, splits=splits, spec=spec)

@@ -1,0 +1,9 @@
+"""Test helpers: a tiny BERT with its own tokenizer and a small learnable task, built offline in seconds.
+
+They exercise the plumbing (config -> student -> loop -> result) without any asset; tests of real behaviour use
+the offline suite.
+"""
+
+from autodistiller.testing._fixtures import tiny_bert, tiny_task, tiny_teacher
+
+__all__ = ["tiny_bert", "tiny_task", "tiny_teacher"]

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from autodistiller.tasks import Task, TaskSpec
+
+_POSITIVE = ["good", "great", "fine", "lovely", "superb", "nice", "excellent", "pleasant"]
+_NEGATIVE = ["bad", "awful", "poor", "dull", "terrible", "boring", "weak", "ugly"]
+_FILLER = ["the", "movie", "plot", "was", "really", "quite", "a", "story", "and", "acting", "music", "film"]
+
+
+def tiny_task(directory: str | Path, *, rows: int = 40, seed: int = 0, regression: bool = False) -> Task:
+    """A small sentiment task (a polar word decides the label) written as a local CSV and loaded from it."""
+    rng = random.Random(seed)
+    records = []
+    for i in range(rows):
+        label = i % 2
+        words = rng.sample(_FILLER, 5) + [rng.choice(_POSITIVE if label else _NEGATIVE)]
+        rng.shuffle(words)
+        score = (1.0 if label else -1.0) + rng.uniform(-0.3, 0.3)
+        records.append({"text": " ".join(words), "label": score if regression else label})
+    path = Path(directory) / ("tiny_regression.csv" if regression else "tiny.csv")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(records).to_csv(path, index=False)
+    return TaskSpec(str(path), task_type="regression" if regression else None).load()
+
+
+def tiny_bert(directory: str | Path, *, num_labels: int = 2, layers: int = 4, hidden: int = 32) -> Path:
+    """Save a randomly initialised BERT of ``layers`` x ``hidden`` with a word-level tokenizer to ``directory``."""
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
+    from transformers import BertConfig, BertForSequenceClassification, PreTrainedTokenizerFast
+
+    directory = Path(directory)
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *sorted(set(_POSITIVE + _NEGATIVE + _FILLER))]
+    tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(vocab)}, unk_token="[UNK]"))
+    tok.normalizer = normalizers.Lowercase()
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", 2), ("[SEP]", 3)],
+    )
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]",
+                                        cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]",
+                                        model_max_length=128)
+    config = BertConfig(vocab_size=len(vocab), hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=2,
+                        intermediate_size=hidden * 2, max_position_embeddings=128, num_labels=num_labels)
+    model = BertForSequenceClassification(config)
+    model.save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return directory
+
+
+def tiny_teacher(directory: str | Path, task: Task, **kwargs: Any) -> Any:
+    """Fine-tune a tiny BERT on ``task`` (a few seconds on a CPU) through the real teacher path."""
+    from autodistiller.config import TrainingConfig
+    from autodistiller.models import fine_tune_teacher
+
+    backbone = tiny_bert(Path(directory) / "backbone", num_labels=task.card.num_classes)
+    training = TrainingConfig(epochs=kwargs.pop("epochs", 8), batch_size=8, learning_rate=1e-3, max_length=32,
+                              warmup_ratio=0.0)
+    return fine_tune_teacher(task, backbone=str(backbone), training=training,
+                             cache_dir=Path(directory) / "cache", log=lambda _: None, **kwargs)

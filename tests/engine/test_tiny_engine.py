@@ -1,0 +1,84 @@
+"""The engine's plumbing on a tiny BERT and a tiny task (seconds): caching, callbacks, determinism, errors."""
+
+import numpy as np
+import pytest
+
+from autodistiller import ConfigError, PipelineConfig, distill
+from autodistiller.engine import EncodedSplit, subset_indices
+from autodistiller.models import fine_tune_teacher
+
+FAST = {"training.epochs": 3, "training.batch_size": 8, "training.learning_rate": 2e-3, "training.max_length": 32,
+        "training.warmup_ratio": 0.0}
+
+
+def test_teacher_is_cached_and_learns(tiny_dir, tiny_task, tiny_teacher):
+    assert tiny_teacher.dev_score >= 0.9  # one polar word decides the label
+    again = fine_tune_teacher(tiny_task, backbone=tiny_teacher.backbone, training=tiny_teacher.training,
+                              cache_dir=tiny_dir / "cache", log=lambda _: None)
+    assert again.path == tiny_teacher.path and again.metrics == tiny_teacher.metrics
+    assert (tiny_teacher.path / "teacher.json").is_file()
+
+
+@pytest.mark.parametrize("kind", ["kl", "mse", "annealing", "none"])
+def test_each_loss_trains_a_student(tiny_task, tiny_teacher, kind):
+    cfg = PipelineConfig.from_flat({**FAST, "loss.kind": kind, "student.layers": 2})
+    reports = []
+    result = distill(cfg, tiny_task, tiny_teacher, callbacks=[reports.append], log=lambda _: None)
+    assert [r.epoch for r in reports] == [1, 2, 3]
+    assert result.epochs_run == 3 and result.best_epoch in (1, 2, 3)
+    assert result.dev_score == max(r.dev_score for r in reports)
+    assert result.student_params < result.teacher_params
+    assert result.latency_ms > 0 and result.train_seconds > 0
+    row = result.to_dict()
+    assert row["pipeline"]["loss.kind"] == kind and row["student_dev_score"] == result.dev_score
+
+
+def test_same_seed_same_result(tiny_task, tiny_teacher):
+    cfg = PipelineConfig.from_flat({**FAST, "training.epochs": 1})
+    a = distill(cfg, tiny_task, tiny_teacher, log=lambda _: None)
+    b = distill(cfg, tiny_task, tiny_teacher, log=lambda _: None)
+    assert a.history[0]["train_loss"] == b.history[0]["train_loss"]
+
+
+def test_callback_can_stop_training_and_early_stopping(tiny_task, tiny_teacher):
+    cfg = PipelineConfig.from_flat({**FAST, "training.epochs": 5})
+    result = distill(cfg, tiny_task, tiny_teacher, callbacks=[lambda r: r.epoch >= 2], log=lambda _: None)
+    assert result.epochs_run == 2 and result.stopped_by == "callback"
+    cfg = PipelineConfig.from_flat({**FAST, "training.epochs": 30, "training.early_stopping_patience": 1,
+                                    "training.learning_rate": 1e-6})
+    result = distill(cfg, tiny_task, tiny_teacher, log=lambda _: None)
+    assert result.stopped_by == "early_stopping" and result.epochs_run < 30
+
+
+def test_subset_and_regression_errors(tiny_dir, tiny_task, tiny_teacher):
+    cfg = PipelineConfig.from_flat({**FAST, "training.epochs": 1, "training.max_train_examples": 20})
+    assert distill(cfg, tiny_task, tiny_teacher, log=lambda _: None).train_examples == 20
+    from autodistiller.testing import tiny_task as make_tiny
+
+    regression = make_tiny(tiny_dir / "reg", rows=40, regression=True)
+    with pytest.raises(ConfigError, match="fine-tuned on"):
+        distill(PipelineConfig(), regression, tiny_teacher, log=lambda _: None)
+
+
+def test_narrow_student_trains(tiny_task, tiny_teacher):
+    cfg = PipelineConfig.from_flat({**FAST, "student.hidden_size": 16, "student.layers": 1})
+    result = distill(cfg, tiny_task, tiny_teacher, log=lambda _: None)
+    assert result.student_info.hidden_size == 16 and np.isfinite(result.dev_score)
+
+
+def test_length_bucketing_pads_less_than_fixed_padding():
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(4, 64, size=512)
+    split = EncodedSplit([np.ones(n, dtype=np.int64) for n in lengths], np.zeros(512, dtype=np.int64), 0)
+    batches = split.batch_indices(16, shuffle=True, seed=1)
+    assert sorted(np.concatenate(batches).tolist()) == list(range(512))  # every example exactly once
+    padded = sum(len(b) * lengths[b].max() for b in batches)
+    assert padded < 0.75 * 512 * lengths.max()
+    assert lengths.sum() / padded > 0.9
+
+
+def test_subset_indices_is_stratified_and_seeded():
+    labels = np.array([0] * 90 + [1] * 10)
+    keep = subset_indices(labels, 20, seed=3, classification=True)
+    assert len(keep) == 20 and np.bincount(labels[keep]).tolist() == [18, 2]
+    assert np.array_equal(keep, subset_indices(labels, 20, seed=3, classification=True))
