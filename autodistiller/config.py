@@ -153,6 +153,12 @@ def _coerce(key: str, value: Any, typ: type, default: Any) -> Any:
         if isinstance(value, bool):
             return value
         raise ConfigError(f"{key}={value!r} must be true or false.")
+    if typ in (int, float) and isinstance(value, str):
+        # YAML 1.1 reads "1e-4" (no dot) as a string: accept any numeric string for a number field
+        try:
+            value = float(value) if typ is float or any(c in value for c in ".eE") else int(value)
+        except ValueError:
+            raise ConfigError(f"{key}={value!r} must be a number.") from None
     if typ is int:
         if isinstance(value, bool) or not isinstance(value, int | float) or float(value) != int(value):
             raise ConfigError(f"{key}={value!r} must be an integer.")

@@ -5,7 +5,7 @@ Format (``search_spaces/README.md`` documents it with examples)::
     version: 1
     description: what this space is for
     parameters:
-      loss.kind: {choices: [kl, mse, annealing]}        # categorical
+      loss.kind: {choices: [kl, mse, annealing]}        # categorical (`choices: all`: every registered one)
       loss.temperature: {low: 1.0, high: 8.0, log: true} # float: the config field's type decides int/float
       student.layers: {low: 1, high: 4}                  # int
       training.epochs: 3                                  # fixed value
@@ -160,7 +160,7 @@ def _parse_parameter(source: str, key: str, raw: Any, spec: FieldSpec) -> Parame
             flat = {key: value}
             return PipelineConfig.from_flat(flat).to_flat()[key]
         except UnknownOptionError as exc:
-            raise ConfigError(f"{source}: {exc}") from None
+            raise UnknownOptionError(exc.kind, exc.name, exc.choices, key=f"{source}: {key}") from None
         except ConfigError as exc:
             raise _fail(source, key, str(exc)) from None
 
@@ -171,6 +171,10 @@ def _parse_parameter(source: str, key: str, raw: Any, spec: FieldSpec) -> Parame
         return Parameter(key, "fixed", value=check_value(raw["value"]), when=when)
     if "choices" in raw:
         choices = raw["choices"]
+        if choices == "all":  # every registered option: the space grows with the registries
+            if not spec.choices:
+                raise _fail(source, key, "`choices: all` needs a parameter with registered options")
+            choices = list(spec.choices)
         if not isinstance(choices, Sequence) or isinstance(choices, str) or not choices:
             raise _fail(source, key, "choices must be a non-empty list")
         if set(raw) & {"low", "high", "log", "step"}:

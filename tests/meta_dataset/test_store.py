@@ -1,0 +1,97 @@
+import datetime as dt
+import os
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+import pytest
+
+from autodistiller import PipelineConfig
+from autodistiller import meta_dataset as md
+
+NOW = dt.datetime(2026, 11, 26, 12, 0, tzinfo=dt.timezone.utc)
+
+
+def _row(trial, status="completed", score=0.5, **extra):
+    return {"experiment_id": "exp", "trial_id": trial, "status": status, "ended_at": NOW, "started_at": NOW,
+            "student_dev_score": score, **PipelineConfig().to_flat(), **extra}
+
+
+def test_rows_round_trip_through_pandas_pyarrow_and_duckdb(tmp_path):
+    md.write_row(tmp_path, "trec6", _row("t1", score=0.7, dev_score_history=[0.5, 0.7]))
+    md.write_row(tmp_path, "trec6", _row("t2", "failed", score=None, error="ValueError: boom"))
+    md.write_row(tmp_path, "sms_spam", _row("t3", "early_stopped", score=0.6))
+    frame = md.load(tmp_path)
+    assert sorted(frame["trial_id"]) == ["t1", "t2", "t3"]
+    assert frame.set_index("trial_id").loc["t2", "error"] == "ValueError: boom"
+    assert frame.set_index("trial_id").loc["t1", "dev_score_history"].tolist() == [0.5, 0.7]
+    assert md.load(tmp_path, filters={"task": "trec6", "status": "completed"})["trial_id"].tolist() == ["t1"]
+    assert len(pd.read_parquet(tmp_path)) == 3
+    assert ds.dataset(tmp_path, partitioning="hive").to_table().num_rows == 3
+    got = duckdb.sql(f"select task, count(*) from read_parquet('{tmp_path}/**/*.parquet', hive_partitioning=true, "
+                     "union_by_name=true) group by task order by task").fetchall()
+    assert got == [("sms_spam", 1), ("trec6", 2)]
+    assert md.validate(tmp_path).ok
+
+
+def test_rewriting_a_trial_replaces_its_row_and_leaves_no_temp_files(tmp_path):
+    md.write_row(tmp_path, "trec6", _row("t1", "early_stopped", score=0.4))
+    md.write_row(tmp_path, "trec6", _row("t1", "completed", score=0.8))
+    frame = md.load(tmp_path)
+    assert len(frame) == 1 and frame["status"].item() == "completed"
+    assert [p.name for p in (tmp_path / "task=trec6").iterdir()] == ["exp__t1.parquet"]
+
+
+def test_bad_rows_are_refused(tmp_path):
+    with pytest.raises(md.MetaDatasetError, match="not in schema"):
+        md.write_row(tmp_path, "trec6", _row("t1", bogus=1))
+    with pytest.raises(md.MetaDatasetError, match="status='done'"):
+        md.write_row(tmp_path, "trec6", _row("t1", "done"))
+    with pytest.raises(md.MetaDatasetError, match="does not fit"):
+        md.write_row(tmp_path, "trec6", _row("t1", score="high"))
+    assert md.list_files(tmp_path) == []
+
+
+def test_validation_catches_bad_files(tmp_path):
+    md.write_row(tmp_path, "trec6", _row("t1"))
+    bad_dir = tmp_path / "task=trec6"
+    pq.write_table(pa.table({"experiment_id": ["x"], "student_dev_score": ["0.5"]}), bad_dir / "bad.parquet")
+    (bad_dir / "broken.parquet").write_bytes(b"not parquet")
+    report = md.validate(tmp_path)
+    text = "\n".join(report.problems)
+    assert "bad.parquet: no autodistiller.schema_version" in text
+    assert "required column 'trial_id' is missing" in text
+    assert "column 'student_dev_score' is string, expected double" in text
+    assert "broken.parquet: not a readable Parquet file" in text
+    with pytest.raises(md.MetaDatasetError, match="problem"):
+        md.load(tmp_path)
+
+
+def test_newer_schema_version_is_refused(tmp_path):
+    path = md.write_row(tmp_path, "trec6", _row("t1"))
+    table = pq.read_table(path)
+    pq.write_table(table.replace_schema_metadata({md.meta_dataset_schema().metadata and b"autodistiller."
+                                                  b"schema_version": b"99"}), path)
+    assert "newer than this AutoDistiller" in "\n".join(md.validate(tmp_path).problems)
+
+
+def test_compact_merges_partitions_without_losing_rows(tmp_path):
+    for i in range(5):
+        md.write_row(tmp_path, "trec6", _row(f"t{i}", score=i / 10))
+    md.write_row(tmp_path, "sms_spam", _row("s0"))
+    before = md.load(tmp_path).sort_values("trial_id").reset_index(drop=True)
+    assert md.compact(tmp_path) == {"trec6": 5}
+    assert len(os.listdir(tmp_path / "task=trec6")) == 1
+    after = md.load(tmp_path).sort_values("trial_id").reset_index(drop=True)
+    pd.testing.assert_frame_equal(before, after, check_categorical=False)
+    # a trial rewritten after compaction is still read once, as its newest row
+    md.write_row(tmp_path, "trec6", _row("t1", score=0.99, ended_at=NOW + dt.timedelta(minutes=1)))
+    frame = md.load(tmp_path)
+    assert len(frame) == 6 and frame.set_index("trial_id").loc["t1", "student_dev_score"] == 0.99
+
+
+def test_empty_meta_dataset(tmp_path):
+    frame = md.load(tmp_path / "nothing")
+    assert len(frame) == 0 and "student_dev_score" in frame.columns

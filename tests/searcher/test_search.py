@@ -1,0 +1,128 @@
+"""Real searches on an embedded Ray: every trial trains a tiny student for real and becomes one Parquet row."""
+
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pandas as pd
+import pytest
+
+from autodistiller import ConfigError
+from autodistiller import meta_dataset as md
+from autodistiller.searcher import parse_duration, search, space_from_dict
+
+SPACE = {
+    "parameters": {
+        "loss.kind": {"choices": ["kl", "mse", "annealing"]},
+        "loss.temperature": {"low": 1.0, "high": 4.0, "log": True},
+        "student.layers": {"choices": [1, 2, 8]},  # the tiny teacher has 4 layers: 8 must fail
+        "training.learning_rate": {"low": 5e-4, "high": 3e-3, "log": True},
+        "training.epochs": 3, "training.batch_size": 8, "training.max_length": 32, "training.warmup_ratio": 0.0,
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def space():
+    return space_from_dict(SPACE)
+
+
+def test_search_logs_every_trial_including_a_failed_one(tmp_path, tiny_task, tiny_teacher, space):
+    outcome = search(tiny_task, space, trials=4, max_concurrent=2, storage=str(tmp_path / "runs"), name="exp",
+                     teacher=tiny_teacher, seed=3, verbose=0, log=lambda _: None,
+                     points_to_evaluate=[{"loss.kind": "kl", "student.layers": 8},
+                                         {"loss.kind": "mse", "student.layers": 2}])
+    grid, frame = outcome
+    assert len(grid) == 4 and len(frame) == 4 and frame["trial_id"].is_unique
+    assert set(frame["status"]) <= {"completed", "early_stopped", "failed"}
+    failed = frame[frame["status"] == "failed"]
+    assert len(failed) >= 1
+    assert failed["error"].str.contains("student.layers=8 exceeds the 4 layers").all()
+    assert (failed["student.layers"] == 8).all()
+    done = frame[frame["status"] == "completed"]
+    assert len(done) >= 1
+    assert done["student_test_score"].notna().all() and (done["student_params"] > 0).all()
+    assert (done["dev_score_history"].map(len) == done["epochs_run"]).all()
+    # experiment-wide columns: task, meta-features, provenance
+    assert (frame["task"] == tiny_task.name).all() and (frame["mf.train_size"] == 128).all()
+    assert (frame["mf.teacher_dev_score"] == tiny_teacher.dev_score).all()
+    assert frame["autodistiller_version"].notna().all() and (frame["trial_cpus"] == 1.0).all()
+    assert done["hostname"].notna().all() and (done["cpu_count"] >= 1).all()
+    # the best pipeline and its student are saved
+    best = outcome.best_row
+    assert best["student_dev_score"] == done["student_dev_score"].max()
+    assert (tmp_path / "runs" / "exp" / "best" / "pipeline.yaml").is_file()
+    assert (tmp_path / "runs" / "exp" / "best" / "student" / "config.json").is_file()
+    # rows default to <storage>/meta_dataset and validate
+    assert outcome.meta_dataset == str(tmp_path / "runs" / "meta_dataset")
+    assert md.validate(outcome.meta_dataset).ok
+    with pytest.raises(ConfigError, match="already exists: pass --resume"):
+        search(tiny_task, space, trials=1, storage=str(tmp_path / "runs"), name="exp", teacher=tiny_teacher)
+
+
+_INTERRUPTED = textwrap.dedent("""
+    import sys
+    from autodistiller.searcher import search, space_from_dict
+    from autodistiller.testing import tiny_task, tiny_teacher
+    task = tiny_task(sys.argv[1], rows=160)
+    teacher = tiny_teacher(sys.argv[1], task)
+    space = space_from_dict({space!r})
+    search(task, space, trials=4, max_concurrent=1, storage=sys.argv[2], name="resumable", teacher=teacher,
+           scheduler="fifo", verbose=0, seed=5)
+""")
+
+
+def test_interrupted_search_resumes_without_losing_or_duplicating_rows(tmp_path, tiny_dir, tiny_task, tiny_teacher,
+                                                                       space):
+    storage = tmp_path / "runs"
+    rows_root = storage / "meta_dataset"
+    small = {**SPACE, "parameters": {**SPACE["parameters"], "student.layers": {"choices": [1, 2]}}}
+    script = _INTERRUPTED.replace("{space!r}", repr(small))
+    proc = subprocess.Popen([sys.executable, "-c", script, str(tiny_dir), str(storage)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 240
+    while time.time() < deadline and not md.list_files(rows_root):
+        if proc.poll() is not None:
+            pytest.fail(f"the search ended before it was interrupted: {proc.stderr.read()[-2000:]}")
+        time.sleep(0.5)
+    assert md.list_files(rows_root), "no trial finished in time"
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    before = md.load(rows_root)
+    assert 1 <= len(before) < 4
+    finished_before = before[before["status"] == "completed"]
+
+    outcome = search(tiny_task, space_from_dict(small), trials=4, storage=str(storage), name="resumable",
+                     resume=True, teacher=tiny_teacher, verbose=0, log=lambda _: None)
+    after = outcome.trials
+    assert len(after) == 4 and after["trial_id"].is_unique
+    assert len(md.list_files(rows_root)) == 4  # one file per trial, none written twice
+    kept = after.set_index("trial_id").loc[finished_before["trial_id"]]
+    pd.testing.assert_series_equal(kept["ended_at"], finished_before.set_index("trial_id")["ended_at"])
+    assert (after["status"] == "completed").sum() >= len(finished_before)
+
+
+def test_resume_needs_an_existing_experiment(tmp_path, tiny_task, tiny_teacher, space):
+    with pytest.raises(ConfigError, match="needs the name"):
+        search(tiny_task, space, resume=True, storage=str(tmp_path), teacher=tiny_teacher)
+    with pytest.raises(ConfigError, match="nothing to resume"):
+        search(tiny_task, space, resume=True, name="nope", storage=str(tmp_path), teacher=tiny_teacher)
+
+
+def test_bad_search_arguments_fail_before_work(tmp_path, tiny_task, space):
+    with pytest.raises(ConfigError, match="trials=0"):
+        search(tiny_task, space, trials=0)
+    with pytest.raises(ConfigError, match="lies outside"):
+        search(tiny_task, space, points_to_evaluate=[{"student.layers": 5}])
+    with pytest.raises(ConfigError, match="time budget 'soon'"):
+        search(tiny_task, space, time_budget="soon")
+
+
+def test_parse_duration():
+    assert parse_duration("90s") == 90 and parse_duration("10m") == 600 and parse_duration("1.5h") == 5400
+    assert parse_duration("45") == 45 and parse_duration(None) is None

@@ -1,0 +1,119 @@
+from pathlib import Path
+
+import optuna
+import pytest
+
+from autodistiller import ConfigError, UnknownOptionError
+from autodistiller.searcher import load_space, space_from_dict
+
+SPACES = sorted((Path(__file__).parents[2] / "search_spaces").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", SPACES, ids=lambda p: p.name)
+def test_every_shipped_space_is_valid_and_samples_valid_pipelines(path):
+    space = load_space(path)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    for _ in range(25):
+        values = space.sample(study.ask())
+        if not space.violated(values):
+            space.to_config(values)  # a valid PipelineConfig
+
+
+def test_shipped_spaces_exist():
+    assert {p.name for p in SPACES} >= {"quick.yaml", "distiller.yaml"}
+
+
+def _space(**parameters):
+    return space_from_dict({"parameters": parameters})
+
+
+def test_conditional_parameters_follow_the_chosen_loss():
+    space = _space(**{"loss.kind": {"choices": ["kl", "mse", "annealing"]},
+                      "loss.temperature": {"low": 1.0, "high": 8.0, "log": True},
+                      "loss.tau_max": {"low": 2, "high": 10}})
+    seen = {}
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1))
+    for _ in range(30):
+        values = space.sample(study.ask())
+        seen.setdefault(values["loss.kind"], set()).add(frozenset(values))
+    assert seen["kl"] == {frozenset({"loss.kind", "loss.temperature"})}
+    assert seen["mse"] == {frozenset({"loss.kind"})}
+    assert seen["annealing"] == {frozenset({"loss.kind", "loss.tau_max"})}
+
+
+def test_define_by_run_only_suggests_and_returns_fixed_values():
+    space = _space(**{"loss.kind": {"choices": ["kl"]}, "training.epochs": 3, "student.layers": {"low": 1, "high": 2}})
+    trial = optuna.create_study().ask()
+    fixed = space.define_by_run(trial)
+    assert fixed == {"training.epochs": 3}
+    assert set(trial.params) == {"loss.kind", "student.layers"}
+
+
+def test_explicit_when_and_choices_all():
+    space = _space(**{"student.layers": {"choices": [1, 2]},
+                      "student.init": {"choices": ["first", "last"], "when": {"student.layers": 2}},
+                      "loss.kind": {"choices": "all"}})
+    kinds = next(p for p in space.parameters if p.key == "loss.kind").choices
+    assert set(kinds) == {"kl", "mse", "annealing", "none"}
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=2))
+    for _ in range(20):
+        values = space.sample(study.ask())
+        assert ("student.init" in values) == (values["student.layers"] == 2)
+
+
+def test_conditions_are_ordered_after_what_they_depend_on():
+    space = _space(**{"loss.temperature": {"low": 1.0, "high": 2.0}, "loss.kind": {"choices": ["kl", "mse"]}})
+    assert space.keys == ["loss.kind", "loss.temperature"]
+
+
+def test_constraints():
+    space = space_from_dict({"parameters": {"student.layers": {"low": 1, "high": 4}},
+                             "constraints": ["student.layers <= 2 or loss.kind in ['kl', 'mse']",
+                                             "student.layers % 2 == 1 or training.epochs > 1"]})
+    assert space.violated({"student.layers": 3}) == []  # loss.kind defaults to kl
+    assert space.violated({"student.layers": 4, "loss.kind": "annealing"}) == [
+        "student.layers <= 2 or loss.kind in ['kl', 'mse']"]
+
+
+@pytest.mark.parametrize(("data", "error", "message"), [
+    ({"parameters": {"loss.kindd": {"choices": ["kl"]}}}, UnknownOptionError, r"'loss.kindd' is not a registered "
+     r"pipeline parameter; choose one of: .*loss.kind"),
+    ({"parameters": {"loss.kind": {"choices": ["kl", "kld"]}}}, UnknownOptionError,
+     r"loss.kind='kld' is not a registered prediction loss; choose one of: annealing, kl, mse, none"),
+    ({"parameters": {"student.layers": {"low": 4, "high": 2}}}, ConfigError, "low=4 is above high=2"),
+    ({"parameters": {"training.learning_rate": {"low": 0.0, "high": 1e-3, "log": True}}}, ConfigError,
+     "out of range|log range needs low > 0"),
+    ({"parameters": {"student.layers": {"low": 1}}}, ConfigError, "give `choices`, `low` \\+ `high`"),
+    ({"parameters": {"student.layers": {"choices": [1], "low": 1}}}, ConfigError, "cannot be combined"),
+    ({"parameters": {"student.layers": {"low": 1, "high": 2, "typo": 1}}}, ConfigError, r"unknown field\(s\) \['typo'\]"),
+    ({"parameters": {"loss.kind": {"choices": "all"}, "loss.alpha": {"low": 0, "high": 2}}}, ConfigError,
+     r"loss.alpha=2.0 is out of range"),
+    ({"parameters": {"student.init": {"low": 1, "high": 2}}}, ConfigError, "use `choices`"),
+    ({"parameters": {}}, ConfigError, "non-empty mapping"),
+    ({"parameters": {"student.layers": 2}, "constraints": ["__import__('os')"]}, ConfigError, "not allowed"),
+    ({"parameters": {"student.layers": 2}, "constraints": ["student.layerz > 1"]}, UnknownOptionError,
+     "'student.layerz' is not a registered pipeline parameter"),
+    ({"parameters": {"student.layers": 2}, "extra": 1}, ConfigError, r"unknown top-level key\(s\) \['extra'\]"),
+    ({"version": 2, "parameters": {"student.layers": 2}}, ConfigError, "reads version 1"),
+])
+def test_bad_spaces_are_clear_errors(data, error, message):
+    with pytest.raises(error, match=message):
+        space_from_dict(data)
+
+
+def test_bad_yaml_file(tmp_path):
+    bad = tmp_path / "space.yaml"
+    bad.write_text("parameters:\n  loss.kind: {choices: [kl\n")
+    with pytest.raises(ConfigError, match="space.yaml is not valid YAML"):
+        load_space(bad)
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_space(tmp_path / "missing.yaml")
+
+
+def test_points_outside_the_space_are_rejected():
+    space = _space(**{"student.layers": {"choices": [1, 2]}})
+    space.check_point({"student.layers": 2})
+    with pytest.raises(ConfigError, match=r"student.layers=3 lies outside the space's choices \[1, 2\]"):
+        space.check_point({"student.layers": 3})
+    with pytest.raises(ConfigError, match="not a parameter of this space"):
+        space.check_point({"loss.kind": "kl"})

@@ -1,0 +1,63 @@
+import datetime as dt
+
+import pytest
+
+from autodistiller import PipelineConfig
+from autodistiller import meta_dataset as md
+from autodistiller.cli import main, parse_overrides
+
+
+def test_options_lists_every_stage_and_option(capsys):
+    assert main(["options"]) == 0
+    out = capsys.readouterr().out
+    for word in ("[student]", "[loss]", "[training]", "option annealing", "uses: loss.tau_max", "loss.temperature",
+                 "student.layers"):
+        assert word in out
+    assert main(["options", "--stage", "loss"]) == 0
+    assert "[training]" not in capsys.readouterr().out
+    assert main(["options", "--stage", "losses"]) == 2
+    assert "choose one of" in capsys.readouterr().err
+
+
+def test_parse_overrides_reads_yaml_scalars():
+    overrides = parse_overrides(["loss.kind=mse", "training.epochs=2", "training.learning_rate=1e-4",
+                                 "intermediate.include_embeddings=false"])
+    assert overrides["training.epochs"] == 2 and overrides["intermediate.include_embeddings"] is False
+    cfg = PipelineConfig().replace(**overrides)  # YAML 1.1 reads 1e-4 as a string: the config takes it
+    assert cfg.training.learning_rate == 1e-4 and cfg.loss.kind == "mse"
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--set", "loss.kind=kld"], "loss.kind='kld' is not a registered prediction loss"),
+    (["--set", "lossy"], "must look like KEY=VALUE"),
+    (["--pipeline", "missing.yaml"], "does not exist"),
+])
+def test_distill_rejects_bad_pipelines_before_loading_anything(capsys, args, message):
+    # the task does not even exist: the pipeline is checked first
+    assert main(["distill", "--task", "suite:no_such_task", *args]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_bad_task_is_a_clear_cli_error(capsys, tmp_path):
+    assert main(["teacher", "--task", "suite:trec7"]) == 2
+    assert "is not a suite task; choose one of" in capsys.readouterr().err
+    assert main(["search", "--task", "suite:trec6", "--space", str(tmp_path / "none.yaml")]) == 2
+    assert "none.yaml does not exist" in capsys.readouterr().err
+
+
+def test_trials_command_formats(capsys, tmp_path):
+    now = dt.datetime.now(dt.timezone.utc)
+    for i, score in enumerate([0.5, 0.9, 0.7]):
+        md.write_row(tmp_path, "trec6", {"experiment_id": "e", "trial_id": f"t{i}", "status": "completed",
+                                         "ended_at": now, "student_dev_score": score,
+                                         **PipelineConfig().replace(**{"student.layers": i + 1}).to_flat()})
+    assert main(["trials", "--meta-dataset", str(tmp_path), "--top", "2", "--format", "csv"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 3 and lines[1].split(",")[2] == "t1"  # best first
+    assert "student.layers" in lines[0]  # searched columns are shown
+    assert main(["trials", "--meta-dataset", str(tmp_path), "--format", "markdown", "--columns",
+                 "trial_id,student_dev_score"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("| trial_id | student_dev_score |") and "| t1 | 0.9 |" in out
+    assert main(["trials", "--meta-dataset", str(tmp_path / "empty")]) == 2
+    assert main(["trials", "--meta-dataset", str(tmp_path), "--columns", "nope"]) == 2
