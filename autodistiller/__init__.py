@@ -5,12 +5,14 @@ Importing the package fills every registry (the vocabulary of the YAML search sp
 
 from autodistiller import (
     intermediate,  # noqa: F401  (registers objectives, layer mappings, MI critics)
+    meta_dataset,
     prediction,  # noqa: F401  (registers the prediction losses)
 )
 from autodistiller.config import IntermediateConfig, LossConfig, PipelineConfig, StudentConfig, TrainingConfig
 from autodistiller.engine import DistillResult, EpochReport, distill
 from autodistiller.errors import AssetError, AutoDistillerError, ConfigError, TaskError, UnknownOptionError
 from autodistiller.models import Teacher, build_student, fine_tune_teacher, load_teacher
+from autodistiller.searcher import SearchSpace, load_space, search
 from autodistiller.tasks import Task, TaskCard, TaskSpec, load_task
 
 __version__ = "0.1.0"
@@ -37,5 +39,9 @@ __all__ = [
     "distill",
     "fine_tune_teacher",
     "load_task",
+    "load_space",
     "load_teacher",
+    "meta_dataset",
+    "search",
+    "SearchSpace",
 ]

@@ -291,9 +291,16 @@ def _cmd_trials(args: argparse.Namespace) -> int:
 
 def _cmd_options(args: argparse.Namespace) -> int:
     from autodistiller.config import section_fields
+    from autodistiller.intermediate import INTERMEDIATE_OBJECTIVES, LAYER_MAPPINGS, MI_CRITICS
     from autodistiller.prediction import PREDICTION_LOSSES
 
-    stages = {"loss": [(name, cls.uses) for name, cls in PREDICTION_LOSSES.items()]}
+    # stage -> (option name, the stage's parameters that option reads); one line per registered option
+    stages = {
+        "loss": [(name, cls.uses) for name, cls in PREDICTION_LOSSES.items()],
+        "intermediate": [(name, cls.uses) for name, cls in INTERMEDIATE_OBJECTIVES.items()]
+        + [(f"{name} (mapping)", ()) for name in LAYER_MAPPINGS.names()]
+        + [(f"{name} (critic)", ("critic_hidden", "critic_dim")) for name in MI_CRITICS.names()],
+    }
     specs = section_fields()
     if args.stage:
         known = sorted({s.key.split(".")[0] for s in specs})

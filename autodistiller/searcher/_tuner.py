@@ -6,6 +6,7 @@ import datetime as dt
 import os
 import re
 import shutil
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from autodistiller import meta_dataset
 from autodistiller.config import PipelineConfig, TrainingConfig
 from autodistiller.errors import ConfigError
 from autodistiller.models import DEFAULT_BACKBONE, TEACHER_TRAINING, Teacher, fine_tune_teacher
+from autodistiller.searcher._cluster import check_cluster_address, init_ray
 from autodistiller.searcher._space import SearchSpace, load_space
 from autodistiller.tasks import Task, TaskSpec, load_task
 
@@ -68,26 +70,6 @@ def _in_memory(task: Task) -> Task:
     splits = {name: datasets.Dataset.from_pandas(split.to_pandas(), preserve_index=False)
               for name, split in task.splits.items()}
     return Task(card=task.card, splits=splits, spec=task.spec)
-
-
-def _init_ray(address: str | None, log: Callable[[str], None]) -> None:
-    import ray
-
-    if ray.is_initialized():
-        return
-    try:
-        if address:
-            ray.init(address=address, log_to_driver=True)
-        else:
-            ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
-    except (ConnectionError, TimeoutError, RuntimeError, ValueError) as exc:
-        raise ConfigError(
-            f"cannot reach the Ray cluster at address={address!r} ({type(exc).__name__}: {exc}). Start one with "
-            "`ray start --head` or drop --address to run on an embedded local Ray."
-        ) from exc
-    resources = ray.cluster_resources()
-    log(f"ray: {'cluster ' + address if address else 'embedded local'} with {resources.get('CPU', 0):.0f} CPUs, "
-        f"{resources.get('GPU', 0):.0f} GPUs")
 
 
 def search(
@@ -146,6 +128,8 @@ def search(
     storage = storage or default_storage()
     if not _is_uri(storage):
         storage = str(Path(storage).expanduser().resolve())
+    if address:
+        check_cluster_address(address)  # before the teacher is fine-tuned: minutes of work
     if resume and not name:
         raise ConfigError("resume=True needs the name of the experiment to resume (--name).")
     task_obj = task if isinstance(task, Task) else load_task(task, cache_dir=cache_dir)
@@ -177,7 +161,7 @@ def search(
                                           teacher_dev_score=teacher.dev_score),
     }
 
-    _init_ray(address, log)
+    init_ray(address, log)
     from autodistiller.searcher._logger import MetaDatasetLogger
     from autodistiller.searcher._trainable import run_trial
 
@@ -194,8 +178,10 @@ def search(
     else:
         import optuna
 
-        sampler = optuna.samplers.TPESampler(multivariate=True, group=True, seed=seed,
-                                             n_startup_trials=min(10, max(2, trials // 3)))
+        with warnings.catch_warnings():  # `group` is marked experimental; it is what conditional spaces need
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            sampler = optuna.samplers.TPESampler(multivariate=True, group=True, seed=seed,
+                                                 n_startup_trials=min(10, max(2, trials // 3)))
         searcher = OptunaSearch(space=space.define_by_run, metric=METRIC, mode="max", sampler=sampler, seed=seed,
                                 points_to_evaluate=[dict(p) for p in points_to_evaluate or []] or None)
         max_epochs = int(space.max_value("training.epochs", PipelineConfig().training.epochs))

@@ -128,6 +128,7 @@ def _load_suite(spec: TaskSpec, cache_dir: str | os.PathLike[str] | None) -> Tas
 
     from autodistiller.assets import suite_task_names, task_dir
 
+    datasets.disable_progress_bars()  # "Generating train split" bars on every load are noise in a search log
     name = spec.source[len(SUITE_PREFIX):]
     if name not in suite_task_names():
         raise TaskError(f"{spec.source!r} is not a suite task; choose one of: {', '.join(suite_task_names())}")

@@ -105,15 +105,6 @@ def test_transformer_critic_ignores_padding():
 
 # --- estimator check on a known answer --------------------------------------------------------------------------
 
-@pytest.fixture
-def one_thread():
-    # Tiny matrices: threads only add synchronisation, which is very slow on a shared 2-core machine.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _gaussians(n, dim, rho, g):
     x = torch.randn(n, dim, generator=g)
     return x, rho * x + math.sqrt(1 - rho**2) * torch.randn(n, dim, generator=g)
@@ -141,13 +132,13 @@ TOLERANCE = 0.15  # nats, at a true MI of 1.02 (measured errors <= 0.03)
 
 @pytest.mark.parametrize(("name", "params"), [("infonce", {}), ("nwj", {}), ("tuba", {}),
                                               ("mi_alpha", {"mi_alpha": 0.9}), ("mi_alpha", {"mi_alpha": 0.5})])
-def test_estimators_recover_the_mi_of_correlated_gaussians(name, params, one_thread):
+def test_estimators_recover_the_mi_of_correlated_gaussians(name, params):
     true_mi = gaussian_mutual_information(2, 0.8)  # -2/2 log(1 - 0.64) = 1.0217 nats
     estimates = _train_and_estimate(name, 2, 0.8, batch=64, steps=1000, **params)
     assert abs(estimates.mean().item() - true_mi) < TOLERANCE, (name, params, estimates.mean().item(), true_mi)
 
 
-def test_infonce_saturates_at_log_k_where_mi_alpha_does_not(one_thread):
+def test_infonce_saturates_at_log_k_where_mi_alpha_does_not():
     true_mi = gaussian_mutual_information(4, 0.99)  # 7.83 nats, far above log 16 = 2.77
     log_k = math.log(16)
     infonce = _train_and_estimate("infonce", 4, 0.99, batch=16, steps=500)

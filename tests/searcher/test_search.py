@@ -126,3 +126,15 @@ def test_bad_search_arguments_fail_before_work(tmp_path, tiny_task, space):
 def test_parse_duration():
     assert parse_duration("90s") == 90 and parse_duration("10m") == 600 and parse_duration("1.5h") == 5400
     assert parse_duration("45") == 45 and parse_duration(None) is None
+
+
+@pytest.mark.parametrize(("address", "message"), [
+    ("127.0.0.1:1", "cannot reach the Ray cluster at '127.0.0.1:1'"),
+    ("ray://127.0.0.1:1", "cannot reach the Ray cluster"),
+    ("nonsense", "must look like host:port"),
+])
+def test_unreachable_cluster_fails_fast_before_the_teacher(tmp_path, tiny_task, space, address, message):
+    started = time.time()
+    with pytest.raises(ConfigError, match=message):
+        search(tiny_task, space, address=address, storage=str(tmp_path))  # no teacher given: would fine-tune one
+    assert time.time() - started < 15
