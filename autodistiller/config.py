@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 import yaml
 
 from autodistiller._registry import Registry
+from autodistiller._yaml import read_yaml
 from autodistiller.errors import ConfigError, UnknownOptionError
 
 __all__ = [
@@ -355,12 +356,7 @@ class PipelineConfig:
     @classmethod
     def from_yaml(cls, path: str | Path) -> PipelineConfig:
         path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"pipeline file {path} does not exist.")
-        try:
-            data = yaml.safe_load(path.read_text())
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+        data = read_yaml(path, "pipeline file")
         if data is None:
             data = {}
         if not isinstance(data, Mapping):

@@ -214,34 +214,32 @@ def build_assets(
     return report
 
 
-def model_dir(name: str, cache_dir: str | os.PathLike[str] | None = None, *, build: bool = True) -> Path:
-    """The HF model directory of offline model ``name``, built on demand unless ``build=False``."""
-    MODELS.get(name, key="model")
+def _built_dir(kind: str, name: str, cache_dir: str | os.PathLike[str] | None, build: bool) -> Path:
+    """The directory of offline ``kind`` ("model" or "task") ``name``, built on demand unless ``build=False``."""
+    registry, dirname, is_built = ((MODELS, MODELS_DIRNAME, is_model_built) if kind == "model"
+                                   else (TASK_BUILDERS, TASKS_DIRNAME, is_task_built))
+    registry.get(name, key=kind)
     root = cache_root(cache_dir)
-    directory = root / MODELS_DIRNAME / name
-    if not is_model_built(directory):
+    directory = root / dirname / name
+    if not is_built(directory):
         if not build:
             raise AssetError(
-                f"offline model {name!r} is not built in {root}; run `autodistiller assets build --models {name}` "
-                f"(or build_assets(models=[{name!r}]))."
+                f"offline {kind} {name!r} is not built in {root}; run `autodistiller assets build --{kind}s {name}` "
+                f"(or build_assets({kind}s=[{name!r}]))."
             )
-        build_assets(root, tasks=[], models=[name], log=_logger.info)
+        models, tasks = ([name], []) if kind == "model" else ([], [name])
+        build_assets(root, tasks=tasks, models=models, log=_logger.info)
     return directory
+
+
+def model_dir(name: str, cache_dir: str | os.PathLike[str] | None = None, *, build: bool = True) -> Path:
+    """The HF model directory of offline model ``name``, built on demand unless ``build=False``."""
+    return _built_dir("model", name, cache_dir, build)
 
 
 def task_dir(name: str, cache_dir: str | os.PathLike[str] | None = None, *, build: bool = True) -> Path:
     """The directory of suite task ``name`` (parquet splits + card.json), built on demand unless ``build=False``."""
-    TASK_BUILDERS.get(name, key="task")
-    root = cache_root(cache_dir)
-    directory = root / TASKS_DIRNAME / name
-    if not is_task_built(directory):
-        if not build:
-            raise AssetError(
-                f"suite task {name!r} is not built in {root}; run `autodistiller assets build --tasks {name}` "
-                f"(or build_assets(tasks=[{name!r}]))."
-            )
-        build_assets(root, tasks=[name], models=[], log=_logger.info)
-    return directory
+    return _built_dir("task", name, cache_dir, build)
 
 
 def suite_table(cache_dir: str | os.PathLike[str] | None = None) -> pd.DataFrame:

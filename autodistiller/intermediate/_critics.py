@@ -108,8 +108,8 @@ class _SequenceEncoder(nn.Module):
 class TransformerCritic(Critic):
     """Separable critic over token sequences: ``f(S, T) = g_s(S)^T g_t(T)``.
 
-    Each of g_s, g_t projects the tokens to ``hidden``, runs a 2-layer transformer encoder (pre-trained nothing,
-    no dropout), mean-pools the real tokens and maps to ``dim``: the Distiller's later token-level critic.
+    Each of g_s, g_t projects the tokens to ``hidden``, runs a 2-layer transformer encoder (randomly
+    initialised, no dropout), mean-pools the real tokens and maps to ``dim``: the Distiller's later token-level critic.
     """
 
     token_level = True

@@ -30,8 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from autodistiller._yaml import read_yaml
 from autodistiller.config import FieldSpec, PipelineConfig, parameter_condition, section_fields
 from autodistiller.errors import ConfigError, UnknownOptionError
 
@@ -349,11 +348,5 @@ def space_from_dict(data: Mapping[str, Any], *, source: str = "<dict>") -> Searc
 
 def load_space(path: str | Path) -> SearchSpace:
     """Read and validate a YAML search space (``yaml.safe_load`` only: a space never runs code)."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"search space {path} does not exist.")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML: {exc}") from None
+    data = read_yaml(path, "search space")
     return space_from_dict(data, source=str(path))

@@ -87,8 +87,10 @@ def test_narrow_student_trains_with_every_objective(tiny_task, tiny_teacher, obj
 @pytest.mark.parametrize("mapping", LAYER_MAPPINGS.names())
 @pytest.mark.parametrize("objective", ["hidden_mse", "mi_alpha"])
 def test_every_mapping_trains(tiny_task, tiny_teacher, mapping, objective):
+    # a narrow student: the mappings' and objectives' projections are in play
     cfg = PipelineConfig.from_flat({**FAST, "intermediate.objective": objective, "intermediate.mapping": mapping,
-                                    "student.layers": 2, "intermediate.critic_hidden": 32})
+                                    "student.layers": 2, "student.hidden_size": 16,
+                                    "intermediate.critic_hidden": 32})
     result = distill(cfg, tiny_task, tiny_teacher, log=lambda _: None)
     assert np.isfinite(result.history[0]["train_loss"])
 
