@@ -19,6 +19,7 @@ from autodistiller.engine._callbacks import EpochCallback
 from autodistiller.engine._data import EncodedSplit, subset_indices
 from autodistiller.engine._device import seed_everything, select_device
 from autodistiller.engine._loop import evaluate, predict_logits, train_model
+from autodistiller.engine._teacher_cache import teacher_output_cache
 from autodistiller.errors import ConfigError
 from autodistiller.intermediate import Representations, attention_scores, build_intermediate, representations
 from autodistiller.models import (
@@ -167,6 +168,7 @@ def distill(
     callbacks: Sequence[EpochCallback] = (),
     device: str | torch.device | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
+    teacher_cache: bool = True,
     log: Callable[[str], None] = print,
 ) -> DistillResult:
     """Train a student for real with the pipeline ``config`` and score it against ``teacher``.
@@ -205,16 +207,28 @@ def distill(
         source, source_name = teacher.model, "teacher"
 
     train = student_splits["train"]
-    online_teacher = config.intermediate.objective != "none"  # it gives the logits along with hidden states
-    if loss.needs_teacher and not online_teacher:
-        teacher.model.to(device)
-        teacher_logits = predict_logits(teacher.model, teacher_train, device, precision=training.precision)
-        teacher.model.to("cpu")
-        train = train.with_extra("teacher_logits", teacher_logits)
-
     student, info = build_student(config.student, source, source_name=source_name)
     stage = build_intermediate(config.intermediate, student, teacher.model)
     shared_tokens = stage is None or student_tokenizer is teacher.tokenizer or _same_tokens(train, teacher_train)
+
+    # The teacher's outputs on the training split are the same in every trial: read them from the shared cache
+    # (computed once); without it (disabled, or too large) the teacher runs here or online each step.
+    cache = None
+    if teacher_cache and (loss.needs_teacher or stage is not None) and shared_tokens:
+        cache = teacher_output_cache(
+            teacher.model, teacher_splits["train"], teacher_key=teacher.key, hidden=stage is not None,
+            attentions=stage is not None and stage.needs_attentions, cache_dir=cache_dir, device=device,
+            precision=training.precision, log=log, attention_context=lambda: attention_scores(teacher.model))
+    if stage is None and loss.needs_teacher:
+        if cache is not None:
+            teacher_logits = cache.batch_logits(keep)
+        else:
+            teacher.model.to(device)
+            teacher_logits = predict_logits(teacher.model, teacher_train, device, precision=training.precision)
+            teacher.model.to("cpu")
+        train = train.with_extra("teacher_logits", teacher_logits)
+    if stage is not None and cache is not None:
+        train = train.with_extra("source_index", keep)  # row of each example in the cached (full) split
     if stage is not None and stage.token_level and not shared_tokens:
         raise ConfigError(f"intermediate.objective={config.intermediate.objective!r} compares token sequences, "
                           f"but the student ({config.student.model}) tokenizes differently from the teacher; use a "
@@ -230,16 +244,19 @@ def distill(
         logits = model(**model_inputs(batch)).logits
         return loss(logits, batch.get("teacher_logits"), batch["labels"], step)
 
+    def teacher_target(batch: dict[str, torch.Tensor], attentions: bool) -> Representations:
+        if cache is not None:
+            return cache.representations(batch["source_index"].cpu().numpy(), batch["attention_mask"])
+        if shared_tokens:
+            return teacher_outputs(teacher.model, batch, attentions=attentions)
+        rows = teacher_train.collate(batch["index"].cpu().numpy())  # the teacher reads its own tokenization
+        return teacher_outputs(teacher.model, {k: v.to(batch["input_ids"].device) for k, v in rows.items()},
+                               attentions=attentions)
+
     def compute_loss_with_intermediate(model: Any, batch: dict[str, torch.Tensor], step: StepInfo) -> torch.Tensor:
         assert stage is not None
-        attentions = stage.needs_attentions
-        out = model(**model_inputs(batch), output_hidden_states=True, output_attentions=attentions)
-        if shared_tokens:
-            teacher_batch = batch
-        else:  # the teacher reads its own tokenization of the same examples
-            rows = teacher_train.collate(batch["index"].cpu().numpy())
-            teacher_batch = {k: v.to(out.logits.device) for k, v in rows.items()}
-        target = teacher_outputs(teacher.model, teacher_batch, attentions=attentions)
+        out = model(**model_inputs(batch), output_hidden_states=True, output_attentions=stage.needs_attentions)
+        target = teacher_target(batch, stage.needs_attentions)
         prediction = loss(out.logits, target.logits if loss.needs_teacher else None, batch["labels"], step)
         return prediction + stage.beta * stage(representations(out, batch["attention_mask"]), target)
 
@@ -248,10 +265,11 @@ def distill(
         if stage is not None:
             stage.to(device)
             extra_params = [p for p in stage.parameters() if p.requires_grad]
-            teacher.model.to(device).eval()
-            restore.callback(teacher.model.to, "cpu")
-            # Raw attention scores only while training; both models get their attention implementation back.
-            restore.enter_context(attention_scores(teacher.model, stage.needs_attentions))
+            if cache is None:  # the teacher runs online each step
+                teacher.model.to(device).eval()
+                restore.callback(teacher.model.to, "cpu")
+                restore.enter_context(attention_scores(teacher.model, stage.needs_attentions))
+            # Raw attention scores only while training; the model gets its attention implementation back.
             restore.enter_context(attention_scores(student, stage.needs_attentions))
         outcome = train_model(student, train, student_splits["validation"],
                               compute_loss if stage is None else compute_loss_with_intermediate, training,

@@ -10,6 +10,7 @@ outputs whose returned attention weights are the raw scores (padding not added; 
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -38,16 +39,15 @@ def _scores_attention(module: nn.Module, query: Tensor, key: Tensor, value: Tens
     return output, scores
 
 
+@functools.cache
 def _register() -> None:
+    # On first use, not at import: importing transformers is slow and `autodistiller options` needs none of it.
     from transformers import AttentionInterface, AttentionMaskInterface
     from transformers.masking_utils import eager_mask
 
     AttentionInterface.register(SCORES_ATTENTION, _scores_attention)
     # The additive float mask of eager attention; without an entry here the model passes no mask at all.
     AttentionMaskInterface.register(SCORES_ATTENTION, eager_mask)
-
-
-_register()
 
 
 @contextlib.contextmanager
@@ -59,6 +59,7 @@ def attention_scores(model: nn.Module, enabled: bool = True) -> Iterator[nn.Modu
     if not enabled:
         yield model
         return
+    _register()
     original = getattr(model.config, "_attn_implementation", None) or "eager"
     try:
         model.set_attn_implementation(SCORES_ATTENTION)

@@ -1,0 +1,1 @@
+"""Stage 1: data augmentation (placeholder while the modules land)."""
