@@ -97,7 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--gpus-per-trial", type=float, default=0.0, help="fractions share a GPU, e.g. 0.5")
     search.add_argument("--scheduler", choices=("asha", "fifo"), default="asha",
                         help="asha stops weak trials early on the per-epoch dev score; fifo runs all to the end")
-    search.add_argument("--seed", type=int, default=0, help="seed of the TPE sampler")
+    search.add_argument("--sampler", choices=("tpe", "random"), default="tpe",
+                        help="Optuna sampler: multivariate TPE (default) or random search")
+    search.add_argument("--seed", type=int, default=0, help="seed of the sampler")
     search.add_argument("--no-save-students", action="store_true", help="do not keep each trial's student")
     _add_teacher(search)
     _add_cache(search)
@@ -222,8 +224,8 @@ def _cmd_search(args: argparse.Namespace) -> int:
         task, space, trials=args.trials, time_budget=args.time_budget, storage=args.storage, name=args.name,
         resume=args.resume, address=args.address, max_concurrent=args.max_concurrent,
         cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial, seed=args.seed,
-        scheduler=args.scheduler, teacher=teacher, backbone=args.backbone, meta_dataset_path=args.meta_dataset,
-        cache_dir=args.cache_dir, save_students=not args.no_save_students, **kwargs,
+        scheduler=args.scheduler, sampler=args.sampler, teacher=teacher, backbone=args.backbone,
+        meta_dataset_path=args.meta_dataset, cache_dir=args.cache_dir, save_students=not args.no_save_students, **kwargs,
     )
     frame = outcome.trials
     counts = frame["status"].value_counts().to_dict() if len(frame) else {}

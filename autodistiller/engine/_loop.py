@@ -119,6 +119,7 @@ def train_model(
     started = time.perf_counter()
     step = 0
     for epoch in range(cfg.epochs):
+        epoch_started = time.perf_counter()
         model.train()
         # Accumulate the loss on the device: .item() every step would sync host and device.
         loss_sum = torch.zeros((), device=device)
@@ -137,7 +138,8 @@ def train_model(
             scheduler.step()
             loss_sum += loss.detach().float()
             step += 1
-        train_loss = float(loss_sum) / steps_per_epoch
+        train_loss = float(loss_sum) / steps_per_epoch  # the epoch's one host-device sync
+        step_seconds = time.perf_counter() - epoch_started
         if not np.isfinite(train_loss):
             raise FloatingPointError(f"training loss became {train_loss} in epoch {epoch + 1}; lower the learning "
                                      "rate or check the loss weights.")
@@ -158,6 +160,7 @@ def train_model(
             dev_score=score,
             best_dev_score=float(best_score),
             elapsed_seconds=time.perf_counter() - started,
+            extra={"train_samples_per_second": len(train) / step_seconds},
         )
         outcome.history.append(report)
         stop = any([bool(callback(report)) for callback in callbacks])

@@ -87,6 +87,7 @@ def search(
     gpus_per_trial: float = 0.0,
     seed: int = 0,
     scheduler: str = "asha",
+    sampler: str = "tpe",
     grace_period: int = 1,
     reduction_factor: int = 3,
     points_to_evaluate: Sequence[Mapping[str, Any]] | None = None,
@@ -96,6 +97,7 @@ def search(
     meta_dataset_path: str | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
     save_students: bool = True,
+    callbacks: Sequence[Any] = (),
     verbose: int = 1,
     log: Callable[[str], None] = print,
 ) -> SearchOutcome:
@@ -104,7 +106,8 @@ def search(
     Everything that can be wrong with the inputs (space, task, storage, resume target, cluster address) is
     checked before the teacher is fine-tuned (once, cached) and the trials start. ``resume=True`` continues
     the experiment ``name`` under ``storage`` with ``Tuner.restore``; finished trials are not re-run and no
-    row is written twice. Returns a :class:`SearchOutcome` (iterable as ``(result_grid, trials_frame)``).
+    row is written twice. ``callbacks`` are extra Ray Tune callbacks. Returns a :class:`SearchOutcome`
+    (iterable as ``(result_grid, trials_frame)``).
     """
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
@@ -122,6 +125,8 @@ def search(
         raise ConfigError(f"cpus_per_trial={cpus_per_trial} must be > 0 and gpus_per_trial={gpus_per_trial} >= 0.")
     if scheduler not in ("asha", "fifo"):
         raise ConfigError(f"scheduler={scheduler!r} must be 'asha' (early stopping) or 'fifo' (none).")
+    if sampler not in ("tpe", "random"):
+        raise ConfigError(f"sampler={sampler!r} must be 'tpe' (multivariate TPE) or 'random'.")
     budget_s = parse_duration(time_budget)
     for point in points_to_evaluate or ():
         space.check_point(point)
@@ -178,11 +183,15 @@ def search(
     else:
         import optuna
 
-        with warnings.catch_warnings():  # `group` is marked experimental; it is what conditional spaces need
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            sampler = optuna.samplers.TPESampler(multivariate=True, group=True, seed=seed,
-                                                 n_startup_trials=min(10, max(2, trials // 3)))
-        searcher = OptunaSearch(space=space.define_by_run, metric=METRIC, mode="max", sampler=sampler, seed=seed,
+        if sampler == "random":
+            optuna_sampler = optuna.samplers.RandomSampler(seed=seed)
+        else:
+            with warnings.catch_warnings():  # `group` is marked experimental; it is what conditional spaces need
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                optuna_sampler = optuna.samplers.TPESampler(multivariate=True, group=True, seed=seed,
+                                                            n_startup_trials=min(10, max(2, trials // 3)))
+        searcher = OptunaSearch(space=space.define_by_run, metric=METRIC, mode="max", sampler=optuna_sampler,
+                                seed=seed,
                                 points_to_evaluate=[dict(p) for p in points_to_evaluate or []] or None)
         max_epochs = int(space.max_value("training.epochs", PipelineConfig().training.epochs))
         chosen_scheduler = (
@@ -200,11 +209,12 @@ def search(
                 num_samples=trials,
                 max_concurrent_trials=max_concurrent,
                 time_budget_s=budget_s,
+                reuse_actors=True,  # a trial starts in a warm worker: no re-import of torch / transformers
             ),
             run_config=tune.RunConfig(
                 name=name,
                 storage_path=storage,
-                callbacks=[logger],
+                callbacks=[logger, *callbacks],
                 checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
                 failure_config=tune.FailureConfig(max_failures=0),
                 verbose=verbose,
