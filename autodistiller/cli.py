@@ -292,35 +292,30 @@ def _cmd_trials(args: argparse.Namespace) -> int:
 
 
 def _cmd_options(args: argparse.Namespace) -> int:
-    from autodistiller.config import section_fields
-    from autodistiller.intermediate import INTERMEDIATE_OBJECTIVES, LAYER_MAPPINGS, MI_CRITICS
-    from autodistiller.prediction import PREDICTION_LOSSES
+    from autodistiller.config import registered_options, section_fields
 
-    # stage -> (option name, the stage's parameters that option reads); one line per registered option
-    stages = {
-        "loss": [(name, cls.uses) for name, cls in PREDICTION_LOSSES.items()],
-        "intermediate": [(name, cls.uses) for name, cls in INTERMEDIATE_OBJECTIVES.items()]
-        + [(f"{name} (mapping)", ()) for name in LAYER_MAPPINGS.names()]
-        + [(f"{name} (critic)", ("critic_hidden", "critic_dim")) for name in MI_CRITICS.names()],
-    }
     specs = section_fields()
     if args.stage:
         known = sorted({s.key.split(".")[0] for s in specs})
         if args.stage not in known:
             raise ConfigError(f"--stage {args.stage!r} is not a stage; choose one of: {', '.join(known)}")
         specs = [s for s in specs if s.key.startswith(args.stage + ".")]
+    options: dict[str, list[tuple[str, tuple[str, ...] | None]]] = {}
+    for key, option, uses in registered_options():  # generated from the registries
+        options.setdefault(key, []).append((option, uses))
     current = ""
     for spec in specs:
         stage = spec.key.split(".")[0]
         if stage != current:
             current = stage
             print(f"[{stage}]")
-            for name, uses in stages.get(stage, []):
-                print(f"  option {name:<12} uses: {', '.join(f'{stage}.{u}' for u in uses) or '-'}")
         allowed = (f"one of {', '.join(map(str, spec.choices))}" if spec.choices
                    else f"in [{spec.range[0]}, {spec.range[1]}]" if spec.range else "any")
         print(f"  {spec.key:<32} {spec.type.__name__:<6} default {spec.default!r:<10} {allowed}")
         print(f"      {spec.help}")
+        for option, uses in options.get(spec.key, []):
+            used = "" if uses is None else f" uses: {', '.join(f'{stage}.{u}' for u in uses) or '-'}"
+            print(f"      option {option}{used}")
     return 0
 
 

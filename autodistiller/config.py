@@ -39,6 +39,7 @@ __all__ = [
     "FieldSpec",
     "section_fields",
     "parameter_condition",
+    "registered_options",
     "register_choices",
 ]
 
@@ -61,6 +62,26 @@ def register_choices(name: str, registry: Registry[Any], *, selects: str | None 
     if selects is not None:
         section, _, field_name = selects.partition(".")
         _SELECTORS[section] = (field_name, name)
+
+
+def registered_options() -> list[tuple[str, str, tuple[str, ...] | None]]:
+    """``(field key, option name, parameters the option uses)`` for every registry-backed config field
+    (``None`` for fields that do not select a section's other parameters)."""
+    import autodistiller.intermediate  # noqa: F401  (fills the registries)
+    import autodistiller.prediction  # noqa: F401
+
+    out = []
+    for section in _SECTIONS.values():
+        for f in dataclasses.fields(section):  # type: ignore[arg-type]
+            name = f.metadata.get("choices")
+            if isinstance(name, str) and name in _REGISTRIES:
+                key = f"{section.prefix}.{f.name}"
+                selector = _SELECTORS.get(section.prefix)
+                is_selector = selector is not None and selector[0] == f.name
+                for option, impl in _REGISTRIES[name].items():
+                    uses = tuple(getattr(impl, "uses", ())) if is_selector else None
+                    out.append((key, option, uses))
+    return out
 
 
 def parameter_condition(key: str) -> tuple[str, frozenset[str]] | None:

@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 INTERMEDIATE_OBJECTIVES: Registry[type[IntermediateObjective]] = Registry("intermediate objective")
-register_choices("intermediate objective", INTERMEDIATE_OBJECTIVES)
+register_choices("intermediate objective", INTERMEDIATE_OBJECTIVES, selects="intermediate.objective")
 
 #: ``intermediate.*`` parameters every active objective reads (the stage's own knobs)
 STAGE_PARAMETERS = ("mapping", "beta", "include_embeddings")

@@ -4,20 +4,8 @@ import json
 
 import pytest
 
-from autodistiller import PipelineConfig, TaskSpec, TrainingConfig, distill, fine_tune_teacher
+from autodistiller import PipelineConfig, distill
 from autodistiller.tasks import majority_baseline
-
-
-@pytest.fixture(scope="module")
-def trec():
-    return TaskSpec("suite:trec6").load()
-
-
-@pytest.fixture(scope="module")
-def trec_teacher(trec):
-    # 2,000 training questions, 2 epochs: about a minute on 2 CPU cores, cached across runs.
-    training = TrainingConfig(epochs=2, max_length=64, max_train_examples=2000, learning_rate=1e-4)
-    return fine_tune_teacher(trec, training=training, log=lambda _: None)
 
 
 def test_two_layer_student_beats_majority_and_is_logged(trec, trec_teacher, tmp_path):

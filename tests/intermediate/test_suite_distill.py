@@ -5,21 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from autodistiller import PipelineConfig, TaskSpec, TrainingConfig, distill, fine_tune_teacher
+from autodistiller import PipelineConfig, distill
 from autodistiller.intermediate import INTERMEDIATE_OBJECTIVES
 from autodistiller.tasks import majority_baseline
-
-
-@pytest.fixture(scope="module")
-def trec():
-    return TaskSpec("suite:trec6").load()
-
-
-@pytest.fixture(scope="module")
-def trec_teacher(trec):
-    # The teacher of tests/engine/test_distill_suite.py (same settings, so the same disk cache entry).
-    training = TrainingConfig(epochs=2, max_length=64, max_train_examples=2000, learning_rate=1e-4)
-    return fine_tune_teacher(trec, training=training, log=lambda _: None)
 
 
 @pytest.mark.parametrize("objective", [n for n in INTERMEDIATE_OBJECTIVES.names() if n != "none"])

@@ -117,3 +117,17 @@ def test_points_outside_the_space_are_rejected():
         space.check_point({"student.layers": 3})
     with pytest.raises(ConfigError, match="not a parameter of this space"):
         space.check_point({"loss.kind": "kl"})
+
+
+def test_intermediate_parameters_are_conditional_on_the_objective():
+    space = _space(**{"intermediate.objective": {"choices": ["none", "hidden_mse", "mi_alpha"]},
+                      "intermediate.mi_alpha": {"low": 0.0, "high": 1.0},
+                      "intermediate.beta": {"low": 0.1, "high": 10.0, "log": True}})
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=4))
+    seen = {}
+    for _ in range(30):
+        values = space.sample(study.ask())
+        seen.setdefault(values["intermediate.objective"], set()).add(frozenset(values))
+    assert seen["none"] == {frozenset({"intermediate.objective"})}
+    assert seen["hidden_mse"] == {frozenset({"intermediate.objective", "intermediate.beta"})}
+    assert seen["mi_alpha"] == {frozenset({"intermediate.objective", "intermediate.beta", "intermediate.mi_alpha"})}
