@@ -2,7 +2,7 @@
 
 from autodistiller.models._backbone import DEFAULT_BACKBONE, model_identity, resolve_model_path
 from autodistiller.models._inputs import model_inputs
-from autodistiller.models._latency import count_parameters, measure_latency_ms
+from autodistiller.models._latency import count_parameters, measure_latencies_ms, measure_latency_ms
 from autodistiller.models._student import StudentInfo, build_student, select_teacher_layers
 from autodistiller.models._teacher import (
     TEACHER_TRAINING,
@@ -23,6 +23,7 @@ __all__ = [
     "fine_tune_teacher",
     "load_classifier",
     "load_teacher",
+    "measure_latencies_ms",
     "measure_latency_ms",
     "model_identity",
     "model_inputs",
