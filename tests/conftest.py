@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from autodistiller.testing import one_torch_thread
+
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
@@ -24,7 +26,8 @@ def tiny_task(tiny_dir: Path):
 def tiny_teacher(tiny_dir: Path, tiny_task):
     from autodistiller.testing import tiny_teacher
 
-    return tiny_teacher(tiny_dir, tiny_task)
+    with one_torch_thread():
+        return tiny_teacher(tiny_dir, tiny_task)
 
 
 TREC_TEACHER_TRAINING = {"epochs": 2, "max_length": 64, "max_train_examples": 2000, "learning_rate": 1e-4}

@@ -70,11 +70,12 @@ def check_rate(owner: str, name: str, value: float, *, allow_none: bool = False)
 
 
 @contextmanager
-def atomic_directory(final: Path, marker: str) -> Iterator[Path]:
+def atomic_directory(final: Path, marker: str, *, replace: bool = False) -> Iterator[Path]:
     """Yield an empty temp dir beside ``final``; when the block succeeds, rename it to ``final``.
 
     ``marker`` is the file written last: a directory with it is complete. A complete ``final`` that appeared
-    meanwhile (a concurrent writer) is kept; an incomplete leftover is replaced.
+    meanwhile (a concurrent writer) is kept unless ``replace`` (a forced rebuild); an incomplete leftover is
+    always replaced.
     """
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{final.name}-", dir=final.parent))
@@ -84,7 +85,7 @@ def atomic_directory(final: Path, marker: str) -> Iterator[Path]:
         yield content
         if not (content / marker).is_file():
             raise RuntimeError(f"atomic_directory: {marker} was not written into {content}")
-        if final.exists() and not (final / marker).is_file():
+        if final.exists() and (replace or not (final / marker).is_file()):
             os.rename(final, tmp / "old")
         try:
             os.rename(content, final)

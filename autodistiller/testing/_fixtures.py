@@ -1,12 +1,28 @@
 from __future__ import annotations
 
+import contextlib
 import random
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from autodistiller.tasks import Task, TaskSpec
+
+@contextlib.contextmanager
+def one_torch_thread() -> Iterator[None]:
+    """Run tiny models on one intra-op thread: a second thread gains nothing on them, and costs 10-100x when
+    another process shares the cores (the threads spin waiting for each other)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
 
 _POSITIVE = ["good", "great", "fine", "lovely", "superb", "nice", "excellent", "pleasant"]
 _NEGATIVE = ["bad", "awful", "poor", "dull", "terrible", "boring", "weak", "ugly"]
