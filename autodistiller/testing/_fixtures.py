@@ -10,6 +10,7 @@ import pandas as pd
 
 from autodistiller.tasks import Task, TaskSpec
 
+
 @contextlib.contextmanager
 def one_torch_thread() -> Iterator[None]:
     """Run tiny models on one intra-op thread: a second thread gains nothing on them, and costs 10-100x when
