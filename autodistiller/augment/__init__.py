@@ -8,6 +8,16 @@ single-piece words, GloVe neighbours for the others), ``back_translation`` (Mari
 >>> import numpy as np
 >>> pipeline = build_pipeline("random", params={"aug_p": 0.2})
 >>> pipeline(["a b c d e"], np.random.default_rng(0))  # doctest: +SKIP
+
+How the engine uses it (per epoch, as the Distiller code did; nothing here touches the training loop):
+
+1. once per run: ``pipeline = build_pipeline(cfg_pipeline, params=flat_augment_params,
+   options={"contextual": {"cache_dir": cache_dir}})`` and ``aug = augmented_copies(task, pipeline,
+   copies=epochs, seed=training_seed, rows=train_subset_indices)``: generated once per (task, pipeline,
+   copies, seed), then read from the cache by every later trial with the same key;
+2. tokenize ``aug`` like the train split and compute the teacher's outputs on it once (soft labels:
+   augmented rows keep the hard label, but only the teacher knows how it shifted);
+3. epoch ``e`` trains on the original rows plus ``epoch_copy(aug, e)`` (1:1).
 """
 
 from autodistiller.augment._back_translation import BackTranslationAugmenter, load_translator

@@ -77,12 +77,14 @@ class ContextualAugmenter(Augmenter):
         return out
 
     def _mlm_identity(self) -> str:
-        from autodistiller.augment._mlm import mlm_dir
+        from autodistiller.augment._mlm import default_mlm_name, mlm_dir
         from autodistiller.models._backbone import model_identity
 
         if isinstance(self.mlm, tuple):
             model = self.mlm[0]
             return str(getattr(model.config, "_name_or_path", "") or type(model).__name__)
+        if self.mlm is None:  # the default asset: its name hashes backbone, data and recipe (no build needed)
+            return default_mlm_name(self.cache_dir)
         try:
             path = mlm_dir(self.mlm, self.cache_dir)
         except Exception:  # a Hub id: its name is its identity

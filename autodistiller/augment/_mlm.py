@@ -46,6 +46,7 @@ __all__ = [
     "MLMRecipe",
     "MaskedEvalSet",
     "build_mlm",
+    "default_mlm_name",
     "fill_mask_accuracy",
     "load_mlm",
     "masked_eval_set",
@@ -324,6 +325,21 @@ def _train_head(model: Any, tokenizer: Any, paragraphs: list[str], recipe: MLMRe
     model.eval()
 
 
+def _location(recipe: MLMRecipe, cache_dir: str | os.PathLike[str] | None) -> tuple[Path, str, str]:
+    """(directory, key, resolved backbone path) of ``recipe``'s build; nothing is trained."""
+    from autodistiller.assets._wikitext import wikitext_identity
+    from autodistiller.models._backbone import model_identity, resolve_model_path
+
+    resolved = resolve_model_path(recipe.backbone, cache_dir)
+    key = _recipe_key(recipe, model_identity(recipe.backbone, resolved), wikitext_identity("train"))
+    return cache_root(cache_dir) / _MODELS_DIRNAME / _directory_name(recipe, key), key, resolved
+
+
+def default_mlm_name(cache_dir: str | os.PathLike[str] | None = None) -> str:
+    """The directory name the default recipe builds into (``minilm-mlm-<hash>``), without building it."""
+    return _location(DEFAULT_MLM_RECIPE, cache_dir)[0].name
+
+
 def build_mlm(
     cache_dir: str | os.PathLike[str] | None = None,
     *,
@@ -343,14 +359,10 @@ def build_mlm(
     from transformers import AutoTokenizer, BertForMaskedLM
 
     from autodistiller.assets._wikitext import WIKITEXT_LICENSE, read_wikitext, wikitext_identity
-    from autodistiller.models._backbone import model_identity, resolve_model_path
 
     say = log or (lambda message: None)
     recipe = dataclasses.replace(recipe or DEFAULT_MLM_RECIPE, **overrides)
-    resolved = resolve_model_path(recipe.backbone, cache_dir)
-    key = _recipe_key(recipe, model_identity(recipe.backbone, resolved), wikitext_identity("train"))
-    models_dir = cache_root(cache_dir) / _MODELS_DIRNAME
-    directory = models_dir / _directory_name(recipe, key)
+    directory, key, resolved = _location(recipe, cache_dir)
     if (directory / MLM_META).is_file() and not force:
         return directory
 

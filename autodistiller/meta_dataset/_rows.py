@@ -74,6 +74,8 @@ def trial_row(
         row["epochs_run"] = last["epoch"]
     if history is not None:
         row["dev_score_history"] = [float(x) for x in history]
+    if row.get("teacher_dev_score") is None and row.get("mf.teacher_dev_score") is not None:
+        row["teacher_dev_score"] = row["mf.teacher_dev_score"]  # stopped early: the final report never came
     if row.get("student_dev_score") is not None and row.get("teacher_dev_score"):
         row["score_retained"] = row["student_dev_score"] / row["teacher_dev_score"]
     return row

@@ -49,6 +49,25 @@ class Teacher:
     def dev_score(self) -> float:
         return float(self.metrics["dev_score"])
 
+    # Pickled as class + config + weights (Ray ships the teacher to every trial through its object store): a
+    # live model object can hold unpicklable runtime state (context variables, hooks) once it has been used.
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        model = state.pop("model")
+        state["_model_class"] = type(model)
+        state["_model_config"] = model.config.to_dict()
+        state["_model_weights"] = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        model_class = state.pop("_model_class")
+        config = model_class.config_class.from_dict(state.pop("_model_config"))
+        model = model_class(config)
+        model.load_state_dict(state.pop("_model_weights"))
+        state["model"] = model.eval()
+        self.__dict__.update(state)
+
     @property
     def test_score(self) -> float:
         return float(self.metrics["test_score"])

