@@ -116,7 +116,7 @@ def run(args: argparse.Namespace) -> str:
         "",
         f"- recipe: {', '.join(f'{k}={v}' for k, v in recipe.items())}",
         f"- training time: {meta['train_seconds']:.0f} s on {meta['torch_threads']} torch thread(s) "
-        "(shared 2-core machine; the whole build adds ~15 s of loading, tokenizing and a 20k-token validation check)",
+        "(shared 2-core machine; loading, tokenizing and a 20k-token validation check add ~10 s to the build)",
         f"- validation check written at build time: top-1 {meta['metrics']['validation_fill_mask']['top1']:.3f}, "
         f"top-5 {meta['metrics']['validation_fill_mask']['top5']:.3f}",
         "",

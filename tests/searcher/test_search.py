@@ -102,8 +102,13 @@ def test_interrupted_search_resumes_without_losing_or_duplicating_rows(tmp_path,
     after = outcome.trials
     assert len(after) == 4 and after["trial_id"].is_unique
     assert len(md.list_files(rows_root)) == 4  # one file per trial, none written twice
+    # nothing logged before the interrupt is lost: those trials keep one row each, still completed, same pipeline
+    # (a trial that ended within Tune's last state snapshot window may be re-run on restore; its row is then
+    # replaced in place, never added twice)
     kept = after.set_index("trial_id").loc[finished_before["trial_id"]]
-    pd.testing.assert_series_equal(kept["ended_at"], finished_before.set_index("trial_id")["ended_at"])
+    assert (kept["status"] == "completed").all()
+    keys = ["loss.kind", "student.layers", "training.learning_rate"]
+    pd.testing.assert_frame_equal(kept[keys], finished_before.set_index("trial_id")[keys])
     assert (after["status"] == "completed").sum() >= len(finished_before)
 
 
