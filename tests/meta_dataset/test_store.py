@@ -95,3 +95,11 @@ def test_compact_merges_partitions_without_losing_rows(tmp_path):
 def test_empty_meta_dataset(tmp_path):
     frame = md.load(tmp_path / "nothing")
     assert len(frame) == 0 and "student_dev_score" in frame.columns
+
+
+def test_uri_roots_go_through_pyarrow_filesystems(tmp_path):
+    root = f"file://{tmp_path}/rows"
+    path = md.write_row(root, "trec6", _row("t1", score=0.75))
+    assert path.endswith("task=trec6/exp__t1.parquet") and (tmp_path / "rows" / "task=trec6").is_dir()
+    frame = md.load(root)
+    assert frame["student_dev_score"].tolist() == [0.75] and md.validate(root).ok
