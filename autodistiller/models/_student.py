@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 from torch import nn
@@ -99,7 +98,3 @@ def build_student(cfg: StudentConfig, source: nn.Module, *, source_name: str = "
     student.load_state_dict(new_state, strict=True)
     return student, StudentInfo(cfg.layers, int(config.hidden_size), tuple(chosen), source_name)
 
-
-def describe(model: Any) -> str:
-    config = model.config
-    return f"{type(model).__name__}({config.num_hidden_layers} layers, hidden {config.hidden_size})"
