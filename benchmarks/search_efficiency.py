@@ -52,11 +52,13 @@ def main(argv: list[str] | None = None) -> int:
         print("|---|---|---|---|---|")
         for seed in range(args.seeds):
             curves = {}
-            for method, sampler, scheduler in (("random", "random", "fifo"), ("tpe+asha", "tpe", "asha")):
+            # Distinct seed streams: TPE starts with random trials, and with the same seed they would equal random
+            # search's first trials, which makes both curves identical until TPE takes over.
+            for method, sampler, scheduler, offset in (("random", "random", "fifo", 1000), ("tpe+asha", "tpe", "asha", 0)):
                 with tempfile.TemporaryDirectory() as storage:
                     outcome = ad.search(task, space, trials=args.trials, max_concurrent=args.max_concurrent,
                                         storage=storage, teacher=teacher, sampler=sampler, scheduler=scheduler,
-                                        seed=seed, save_students=False, verbose=0, log=lambda _: None)
+                                        seed=seed + offset, save_students=False, verbose=0, log=lambda _: None)
                     curves[method] = curve(outcome.trials)
             target = curves["random"][-1]
             for method, values in curves.items():

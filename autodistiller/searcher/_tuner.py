@@ -206,8 +206,7 @@ def search(
                 mode="max",
                 search_alg=ConcurrencyLimiter(searcher, max_concurrent=max_concurrent),
                 scheduler=chosen_scheduler,
-                num_samples=trials,
-                max_concurrent_trials=max_concurrent,
+                num_samples=trials,  # concurrency: the ConcurrencyLimiter above (Ray warns if set twice)
                 time_budget_s=budget_s,
                 reuse_actors=True,  # a trial starts in a warm worker: no re-import of torch / transformers
             ),
