@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> float:
     from transformers import Trainer, TrainerCallback, TrainingArguments
 
     import autodistiller as ad
-    from autodistiller.engine import EncodedSplit, subset_indices
+    from autodistiller.engine import encode_splits, subset_indices
     from autodistiller.models import build_student
 
     examples = args.steps * args.batch_size
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> float:
     # ---- AutoDistiller (first call builds the teacher-output cache: timed apart)
     with tempfile.TemporaryDirectory() as cache:
         started = time.perf_counter()
-        split = EncodedSplit.from_dataset(ad.tasks.encode_task(task, tok, 64)["train"], tok.pad_token_id)
+        split = encode_splits(task, tok, 64)["train"]
         from autodistiller.engine._teacher_cache import teacher_output_cache
 
         teacher_output_cache(teacher_model, split, teacher_key=teacher.key, hidden=True, cache_dir=cache,

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["EncodedSplit", "subset_indices"]
+__all__ = ["EncodedSplit", "encode_splits", "subset_indices"]
 
 
 @dataclass
@@ -104,6 +104,14 @@ class EncodedSplit:
     def iter_batches(self, batch_size: int, *, shuffle: bool, seed: int = 0) -> Iterator[dict[str, torch.Tensor]]:
         for indices in self.batch_indices(batch_size, shuffle=shuffle, seed=seed):
             yield self.collate(indices)
+
+
+def encode_splits(task: Any, tokenizer: Any, max_length: int) -> dict[str, EncodedSplit]:
+    """Every split of ``task`` tokenized with ``tokenizer`` (cached by ``datasets``), ready for batching."""
+    from autodistiller.tasks import encode_task
+
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    return {name: EncodedSplit.from_dataset(data, pad) for name, data in encode_task(task, tokenizer, max_length).items()}
 
 
 def subset_indices(labels: np.ndarray, size: int, *, seed: int, classification: bool) -> np.ndarray:

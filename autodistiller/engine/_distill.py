@@ -16,7 +16,7 @@ import torch
 
 from autodistiller.config import PipelineConfig
 from autodistiller.engine._callbacks import EpochCallback
-from autodistiller.engine._data import EncodedSplit, subset_indices
+from autodistiller.engine._data import EncodedSplit, encode_splits, subset_indices
 from autodistiller.engine._device import seed_everything, select_device
 from autodistiller.engine._loop import evaluate, predict_logits, train_model
 from autodistiller.engine._teacher_cache import teacher_output_cache
@@ -34,7 +34,7 @@ from autodistiller.models import (
     resolve_model_path,
 )
 from autodistiller.prediction import StepInfo, build_prediction_loss
-from autodistiller.tasks import Task, encode_task
+from autodistiller.tasks import Task
 
 __all__ = ["DistillResult", "distill", "teacher_outputs"]
 
@@ -140,11 +140,6 @@ class DistillResult:
         return directory
 
 
-def _encode(task: Task, tokenizer: Any, max_length: int) -> dict[str, EncodedSplit]:
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    return {name: EncodedSplit.from_dataset(data, pad) for name, data in encode_task(task, tokenizer, max_length).items()}
-
-
 def teacher_outputs(teacher_model: Any, batch: dict[str, torch.Tensor], *, attentions: bool = False
                     ) -> Representations:
     """The teacher's logits, hidden states (and attention scores) on ``batch``, computed online.
@@ -190,7 +185,7 @@ def distill(
     device = select_device(device)
     seed_everything(training.seed)
 
-    teacher_splits = _encode(task, teacher.tokenizer, training.max_length)
+    teacher_splits = encode_splits(task, teacher.tokenizer, training.max_length)
     keep = subset_indices(teacher_splits["train"].labels, training.max_train_examples, seed=training.seed,
                           classification=not card.is_regression)
     teacher_train = teacher_splits["train"].subset(keep)
@@ -200,7 +195,7 @@ def distill(
 
         student_path = resolve_model_path(config.student.model, cache_dir)
         student_tokenizer = AutoTokenizer.from_pretrained(student_path)
-        student_splits = _encode(task, student_tokenizer, training.max_length)
+        student_splits = encode_splits(task, student_tokenizer, training.max_length)
         student_splits["train"] = student_splits["train"].subset(keep)
         source, source_name = load_classifier(student_path, task), config.student.model
     else:

@@ -4,6 +4,9 @@
 >>> frame = meta_dataset.load("runs/meta_dataset", filters={"task": "trec6", "status": "completed"})
 """
 
+from autodistiller.meta_dataset._features import task_meta_features
+from autodistiller.meta_dataset._provenance import git_commit, hardware_info
+from autodistiller.meta_dataset._rows import trial_row
 from autodistiller.meta_dataset._schema import (
     PARTITION_COLUMN,
     REQUIRED_COLUMNS,
@@ -29,15 +32,13 @@ __all__ = [
     "MetaDatasetError",
     "ValidationReport",
     "compact",
+    "git_commit",
+    "hardware_info",
     "list_files",
     "load",
     "meta_dataset_schema",
+    "task_meta_features",
+    "trial_row",
     "validate",
     "write_row",
 ]
-
-from autodistiller.meta_dataset._features import task_meta_features  # noqa: E402
-from autodistiller.meta_dataset._provenance import git_commit, hardware_info  # noqa: E402
-from autodistiller.meta_dataset._rows import trial_row  # noqa: E402
-
-__all__ += ["git_commit", "hardware_info", "task_meta_features", "trial_row"]

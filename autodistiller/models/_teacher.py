@@ -133,20 +133,21 @@ def fine_tune_teacher(
     from transformers import AutoTokenizer
 
     from autodistiller.engine import (
-        EncodedSplit,
         PrintProgress,
+        encode_splits,
         evaluate,
         seed_everything,
         select_device,
         subset_indices,
         train_model,
     )
+    from autodistiller.models._inputs import model_inputs
     from autodistiller.models._latency import count_parameters, measure_latency_ms
     from autodistiller.prediction import hard_label_loss
-    from autodistiller.tasks import encode_task
 
     resolved = resolve_model_path(backbone, cache_dir)
-    key = teacher_key(model_identity(backbone, resolved), task.fingerprint(), training)
+    fingerprint = task.fingerprint()  # hashes every row: once
+    key = teacher_key(model_identity(backbone, resolved), fingerprint, training)
     directory = cache_root(cache_dir) / "teachers" / f"{task.name}-{key}"
     if (directory / _META).is_file() and not force:
         teacher = load_teacher(directory)
@@ -157,9 +158,7 @@ def fine_tune_teacher(
     seed_everything(training.seed)
     tokenizer = AutoTokenizer.from_pretrained(resolved)
     model = load_classifier(resolved, task)
-    encoded = encode_task(task, tokenizer, training.max_length)
-    pad = tokenizer.pad_token_id or 0
-    splits = {name: EncodedSplit.from_dataset(data, pad) for name, data in encoded.items()}
+    splits = encode_splits(task, tokenizer, training.max_length)
     if training.max_train_examples:
         keep = subset_indices(splits["train"].labels, training.max_train_examples, seed=training.seed,
                               classification=not task.is_regression)
@@ -169,8 +168,6 @@ def fine_tune_teacher(
         f"{training.epochs} epochs) on {device}")
 
     def loss_fn(model: Any, batch: dict[str, torch.Tensor], step: Any) -> torch.Tensor:
-        from autodistiller.models._inputs import model_inputs
-
         logits = model(**model_inputs(batch)).logits
         return hard_label_loss(logits, batch["labels"], is_regression=is_regression)
 
@@ -197,7 +194,7 @@ def fine_tune_teacher(
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         meta = {"backbone": backbone, "backbone_path": resolved, "task": task.name, "key": key,
-                "task_fingerprint": task.fingerprint(), "training": training.__dict__, "metrics": metrics}
+                "task_fingerprint": fingerprint, "training": training.__dict__, "metrics": metrics}
         (tmp / _META).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
         if directory.exists():  # forced rebuild, or another process won the race: replace it whole
             shutil.rmtree(directory)
