@@ -36,6 +36,7 @@ __all__ = [
     "LossConfig",
     "TrainingConfig",
     "IntermediateConfig",
+    "AugmentConfig",
     "FieldSpec",
     "section_fields",
     "parameter_condition",
@@ -67,9 +68,7 @@ def register_choices(name: str, registry: Registry[Any], *, selects: str | None 
 def registered_options() -> list[tuple[str, str, tuple[str, ...] | None]]:
     """``(field key, option name, parameters the option uses)`` for every registry-backed config field
     (``None`` for fields that do not select a section's other parameters)."""
-    import autodistiller.intermediate  # noqa: F401  (fills the registries)
-    import autodistiller.prediction  # noqa: F401
-
+    _fill_registries()
     out = []
     for section in _SECTIONS.values():
         for f in dataclasses.fields(section):  # type: ignore[arg-type]
@@ -84,6 +83,13 @@ def registered_options() -> list[tuple[str, str, tuple[str, ...] | None]]:
     return out
 
 
+def _fill_registries() -> None:
+    """Import the stage packages: each registers its option registries here on import."""
+    import autodistiller.augment  # noqa: F401
+    import autodistiller.intermediate  # noqa: F401
+    import autodistiller.prediction  # noqa: F401
+
+
 def parameter_condition(key: str) -> tuple[str, frozenset[str]] | None:
     """``("loss.kind", {"kl"})`` for ``loss.temperature``: the parameter matters only for those options.
 
@@ -91,7 +97,7 @@ def parameter_condition(key: str) -> tuple[str, frozenset[str]] | None:
     """
     section, _, name = key.partition(".")
     if section not in _SELECTORS:
-        import autodistiller.prediction  # noqa: F401  (fills the registries)
+        _fill_registries()
     selector = _SELECTORS.get(section)
     if selector is None or selector[0] == name:
         return None
@@ -132,8 +138,7 @@ def _choices(meta_choices: tuple[Any, ...] | str | None) -> tuple[Any, ...] | No
         return None
     if isinstance(meta_choices, str):
         if meta_choices not in _REGISTRIES:
-            import autodistiller.intermediate  # noqa: F401  (fills the registries)
-            import autodistiller.prediction  # noqa: F401
+            _fill_registries()
         registry = _REGISTRIES.get(meta_choices)
         if registry is None:
             raise RuntimeError(f"no registry named {meta_choices!r}; import autodistiller first")
@@ -307,10 +312,81 @@ class IntermediateConfig(_Section):
     critic_dim: int = _opt(32, "Output dimension of the separable MI critics' embeddings.", range=(1, 4096))
 
 
+@dataclass(frozen=True)
+class AugmentConfig(_Section):
+    """Data augmentation (registries ``augmenter`` and ``augment policy``).
+
+    Two independent choices: ``pipeline``, an ordered sequence of text augmenters whose outputs are generated
+    once per (task, parameters, seed), cached, and added to each epoch as fresh copies; and ``policy``, a
+    training-time policy that builds its samples from the student and teacher as training goes on (mixup of
+    embeddings, text smoothing, MATE-KD's adversarial generator, Minimax-kNN's hardest neighbours). Any pipeline
+    combines with any policy. The defaults (``none``, ``none``) turn the stage off.
+    """
+
+    prefix: ClassVar[str] = "augment"
+    pipeline: str = _opt("none", "Ordered text augmenters joined by '+', e.g. 'random+contextual' (registry "
+                         "augmenter: none, random, eda, contextual, back_translation).")
+    aug_p: float = _opt(0.1, "Replacement probability of each augmenter of the pipeline (share of words changed).",
+                        range=(0.0, 1.0))
+    eda_sr: float | None = _opt(None, "EDA synonym-replacement rate (empty: aug_p).", range=(0.0, 1.0))
+    eda_ri: float | None = _opt(None, "EDA random-insertion rate (empty: aug_p).", range=(0.0, 1.0))
+    eda_rs: float | None = _opt(None, "EDA random-swap rate (empty: aug_p).", range=(0.0, 1.0))
+    eda_rd: float | None = _opt(None, "EDA random-deletion rate (empty: aug_p).", range=(0.0, 1.0))
+    contextual_top_k: int = _opt(15, "Contextual augmenter: candidates per word (MLM top-k / GloVe neighbours).",
+                                 range=(1, 1000))
+    copies: int = _opt(1, "Fresh augmented copies of every training example added to each epoch (1 = the "
+                       "Distiller study's 1:1).", range=(1, 100))
+    repeated_aug: int = _opt(1, "Repeated augmentation: k > 1 gives each example k augmented versions per copy, "
+                             "placed in the same batch as the example.", range=(1, 32))
+    policy: str = _opt("none", "Training-time augmentation policy.", choices="augment policy")
+    weight: float = _opt(1.0, "Weight of the loss on the policy's samples (mixkd, text_smoothing, minimax_knn): "
+                         "loss = loss on the batch + weight * loss on its augmented samples.", range=(0.0, 100.0))
+    mix_alpha: float = _opt(0.4, "MixKD: lambda ~ Beta(mix_alpha, mix_alpha), one per batch.", range=(0.01, 100.0))
+    smoothing_lambda: float = _opt(0.5, "Text smoothing: weight of the one-hot input against the MLM's "
+                                   "distribution (1 = plain input).", range=(0.0, 1.0))
+    smoothing_temperature: float = _opt(1.0, "Text smoothing: temperature of the MLM's softmax.", range=(0.05, 100.0))
+    mate_mask_p: float = _opt(0.3, "MATE-KD: share of tokens the generator rewrites.", range=(0.0, 1.0))
+    mate_generator_steps: int = _opt(10, "MATE-KD: generator (max) steps per cycle.", range=(0, 10_000))
+    mate_student_steps: int = _opt(100, "MATE-KD: student (min) steps per cycle.", range=(1, 10_000))
+    mate_generator_lr: float = _opt(5e-7, "MATE-KD: learning rate of the generator.", range=(1e-10, 1.0))
+    mate_gumbel_tau: float = _opt(1.0, "MATE-KD: Gumbel-softmax temperature.", range=(0.01, 100.0))
+    knn_k: int = _opt(8, "Minimax-kNN: neighbours retrieved per example (K).", range=(1, 1000))
+    knn_keep: int = _opt(4, "Minimax-kNN: neighbours kept per example each epoch, those the student gets most "
+                         "wrong (k1 <= K).", range=(1, 1000))
+    knn_method: str = _opt("tfidf", "Minimax-kNN retrieval: TF-IDF cosine, or cosine of the teacher's mean-pooled "
+                           "embeddings.", choices=("tfidf", "embedding"))
+    mlm: str = _opt("", "Masked LM of contextual, text_smoothing and mate (same vocabulary as the student): a "
+                    "local directory or Hub id; empty uses the built MiniLM MLM asset.")
+    translators: str = _opt("", "back_translation's model pair 'to_pivot,from_pivot' (directories or Hub ids); "
+                            "empty uses Helsinki-NLP/opus-mt-en-fr and opus-mt-fr-en.")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.pipeline.strip():
+            raise ConfigError("augment.pipeline is empty; use 'none' for no augmentation.")
+        registry = _REGISTRIES.get("augmenter")
+        if registry is None:
+            _fill_registries()
+            registry = _REGISTRIES["augmenter"]
+        for name in self.pipeline.split("+"):
+            if name.strip() not in registry:
+                raise UnknownOptionError("augmenter", name.strip(), registry.names(), key="augment.pipeline")
+        if self.translators and len(self.translators.split(",")) != 2:
+            raise ConfigError(f"augment.translators={self.translators!r} must be two models 'to_pivot,from_pivot'.")
+        if self.knn_keep > self.knn_k:
+            raise ConfigError(f"augment.knn_keep={self.knn_keep} must be <= augment.knn_k={self.knn_k}.")
+
+    @property
+    def augments_inputs(self) -> bool:
+        """Whether the pipeline adds augmented copies (anything but ``none``)."""
+        return any(name.strip() != "none" for name in self.pipeline.split("+"))
+
+
 _SECTIONS: dict[str, type[_Section]] = {
     "student": StudentConfig,
     "loss": LossConfig,
     "intermediate": IntermediateConfig,
+    "augment": AugmentConfig,
     "training": TrainingConfig,
 }
 
@@ -327,6 +403,7 @@ class PipelineConfig:
     student: StudentConfig = field(default_factory=StudentConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     intermediate: IntermediateConfig = field(default_factory=IntermediateConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
 
     def __post_init__(self) -> None:

@@ -9,15 +9,14 @@ single-piece words, GloVe neighbours for the others), ``back_translation`` (Mari
 >>> pipeline = build_pipeline("random", params={"aug_p": 0.2})
 >>> pipeline(["a b c d e"], np.random.default_rng(0))  # doctest: +SKIP
 
-How the engine uses it (per epoch, as the Distiller code did; nothing here touches the training loop):
+Training-time policies (registry ``augment policy``, the ``augment.policy`` vocabulary): ``none``, ``mixkd``,
+``text_smoothing``, ``mate``, ``minimax_knn`` (see :mod:`autodistiller.augment._policies`).
 
-1. once per run: ``pipeline = build_pipeline(cfg_pipeline, params=flat_augment_params,
-   options={"contextual": {"cache_dir": cache_dir}})`` and ``aug = augmented_copies(task, pipeline,
-   copies=epochs, seed=training_seed, rows=train_subset_indices)``: generated once per (task, pipeline,
-   copies, seed), then read from the cache by every later trial with the same key;
-2. tokenize ``aug`` like the train split and compute the teacher's outputs on it once (soft labels:
-   augmented rows keep the hard label, but only the teacher knows how it shifted);
-3. epoch ``e`` trains on the original rows plus ``epoch_copy(aug, e)`` (1:1).
+How the engine (``distill``) uses the pipeline, per epoch as the Distiller code did: the copies of every epoch
+(``augment.copies * augment.repeated_aug`` per example per epoch) are generated once per (task, pipeline,
+parameters, seed) by ``augmented_copies`` and cached; they are tokenized, the teacher's logits on them are
+computed once (content-keyed teacher-output cache), and epoch ``e`` trains on the original rows plus its own
+fresh copies (with ``repeated_aug > 1`` an example and its versions share a batch).
 """
 
 from autodistiller.augment._back_translation import BackTranslationAugmenter, load_translator
@@ -37,10 +36,21 @@ from autodistiller.augment._mlm import (
     unigram_accuracy,
 )
 from autodistiller.augment._pipeline import AugmentationPipeline, build_pipeline, ordered_pipelines
+from autodistiller.augment._policies import (
+    AUGMENT_POLICIES,
+    PolicyContext,
+    TrainingPolicy,
+    build_policy,
+    gumbel_perturb,
+    mix_embeddings,
+    sample_mix_lambda,
+    smoothed_distribution,
+)
 from autodistiller.augment._pool import Neighbours, encode_texts, nearest_neighbours, unlabelled_pool
 from autodistiller.augment._wordnet import WordNet, load_wordnet
 
 __all__ = [
+    "AUGMENT_POLICIES",
     "AUGMENTED_DIRNAME",
     "AUGMENTERS",
     "AugmentationPipeline",
@@ -53,6 +63,8 @@ __all__ = [
     "MLMRecipe",
     "Neighbours",
     "NoAugmenter",
+    "PolicyContext",
+    "TrainingPolicy",
     "RandomSwapAugmenter",
     "STOP_WORDS",
     "WordNet",
@@ -60,6 +72,11 @@ __all__ = [
     "augmented_key",
     "build_mlm",
     "build_pipeline",
+    "build_policy",
+    "gumbel_perturb",
+    "mix_embeddings",
+    "sample_mix_lambda",
+    "smoothed_distribution",
     "encode_texts",
     "epoch_copy",
     "fill_mask_accuracy",

@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from autodistiller._registry import Registry
+from autodistiller.config import register_choices
 from autodistiller.errors import ConfigError
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
 ]
 
 AUGMENTERS: Registry[type[Augmenter]] = Registry("augmenter")
+register_choices("augmenter", AUGMENTERS)  # the vocabulary of augment.pipeline
 
 # Common English function words (articles, pronouns, auxiliaries, prepositions, conjunctions): replacing one
 # changes the grammar more than the meaning, so EDA's synonym step and the contextual augmenter skip them.

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["EncodedSplit", "encode_splits", "subset_indices"]
+__all__ = ["EncodedSplit", "encode_rows", "encode_splits", "subset_indices"]
 
 
 @dataclass
@@ -58,6 +58,23 @@ class EncodedSplit:
         return EncodedSplit(self.input_ids, self.labels, self.pad_token_id, self.token_type_ids,
                             {**self.extras, name: values})
 
+    @staticmethod
+    def concat(parts: list[EncodedSplit]) -> EncodedSplit:
+        """The rows of ``parts`` in order; every part must carry the same extras."""
+        first = parts[0]
+        names = set(first.extras)
+        for part in parts[1:]:
+            if set(part.extras) != names:
+                raise ValueError(f"cannot concatenate splits with extras {sorted(names)} and {sorted(part.extras)}.")
+        has_types = all(p.token_type_ids is not None for p in parts)
+        return EncodedSplit(
+            input_ids=[ids for p in parts for ids in p.input_ids],
+            labels=np.concatenate([p.labels for p in parts]),
+            pad_token_id=first.pad_token_id,
+            token_type_ids=[t for p in parts for t in p.token_type_ids] if has_types else None,  # type: ignore[union-attr]
+            extras={name: np.concatenate([p.extras[name] for p in parts]) for name in names},
+        )
+
     def collate(self, indices: np.ndarray) -> dict[str, torch.Tensor]:
         """Pad the examples at ``indices`` to the longest of them (not to ``max_length``)."""
         width = max(len(self.input_ids[i]) for i in indices)
@@ -85,12 +102,18 @@ class EncodedSplit:
     def batch_indices(self, batch_size: int, *, shuffle: bool, seed: int = 0,
                       bucket_factor: int = 50) -> list[np.ndarray]:
         """Index batches. Training: shuffle, sort inside chunks of ``bucket_factor`` batches by length so each
-        batch holds similar lengths (little padding), then shuffle the batches. Eval: sorted by length."""
+        batch holds similar lengths (little padding), then shuffle the batches. Eval: sorted by length.
+
+        With a ``group`` extra (repeated augmentation) training batches are made of whole groups: an example
+        and its augmented versions always share a batch.
+        """
         lengths = self.lengths
         if not shuffle:
             order = np.argsort(lengths, kind="stable")
             return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
         rng = np.random.default_rng(seed)
+        if "group" in self.extras:
+            return self._group_batches(batch_size, rng)
         order = rng.permutation(len(self))
         chunk = batch_size * bucket_factor
         batches: list[np.ndarray] = []
@@ -99,6 +122,17 @@ class EncodedSplit:
             part = part[np.argsort(lengths[part], kind="stable")]
             batches.extend(part[i:i + batch_size] for i in range(0, len(part), batch_size))
         rng.shuffle(batches)  # type: ignore[arg-type]
+        return batches
+
+    def _group_batches(self, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
+        groups = self.extras["group"]
+        order = np.argsort(groups, kind="stable")
+        ids, starts = np.unique(groups[order], return_index=True)
+        members = np.split(order, starts[1:])
+        per_batch = max(1, batch_size // max(len(m) for m in members))
+        picked = rng.permutation(len(ids))
+        batches = [np.concatenate([members[g] for g in picked[i:i + per_batch]])
+                   for i in range(0, len(picked), per_batch)]
         return batches
 
     def iter_batches(self, batch_size: int, *, shuffle: bool, seed: int = 0) -> Iterator[dict[str, torch.Tensor]]:
@@ -112,6 +146,20 @@ def encode_splits(task: Any, tokenizer: Any, max_length: int) -> dict[str, Encod
 
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     return {name: EncodedSplit.from_dataset(data, pad) for name, data in encode_task(task, tokenizer, max_length).items()}
+
+
+def encode_rows(texts: list[str], tokenizer: Any, max_length: int, *, labels: np.ndarray | None = None,
+                text_pairs: list[str] | None = None) -> EncodedSplit:
+    """New texts (augmented copies, retrieved sentences) tokenized like a task split."""
+    enc = tokenizer(texts, text_pairs, truncation=True, max_length=max_length)
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    types = enc.get("token_type_ids")
+    return EncodedSplit(
+        input_ids=[np.asarray(ids, dtype=np.int64) for ids in enc["input_ids"]],
+        labels=np.zeros(len(texts), dtype=np.int64) if labels is None else np.asarray(labels),
+        pad_token_id=pad,
+        token_type_ids=[np.asarray(t, dtype=np.int64) for t in types] if types is not None else None,
+    )
 
 
 def subset_indices(labels: np.ndarray, size: int, *, seed: int, classification: bool) -> np.ndarray:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import time
@@ -14,11 +15,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from autodistiller.augment import augmented_copies, build_pipeline
+from autodistiller.augment._policies import PolicyContext, TrainingPolicy, build_policy
 from autodistiller.config import PipelineConfig
 from autodistiller.engine._callbacks import EpochCallback
-from autodistiller.engine._data import EncodedSplit, encode_splits, subset_indices
+from autodistiller.engine._data import EncodedSplit, encode_rows, encode_splits, subset_indices
 from autodistiller.engine._device import seed_everything, select_device
-from autodistiller.engine._loop import evaluate, predict_logits, train_model
+from autodistiller.engine._loop import HOST_PREFIX, evaluate, predict_logits, train_model
 from autodistiller.engine._teacher_cache import teacher_output_cache
 from autodistiller.errors import ConfigError
 from autodistiller.intermediate import Representations, attention_scores, build_intermediate, representations
@@ -61,6 +64,9 @@ class DistillResult:
     stopped_by: str
     train_examples: int
     student_info: StudentInfo
+    augment_seconds: float = 0.0
+    #: scores of other models the procedure produced (``assistant_dev_score``, ``ensemble_test_score``, ...)
+    extra_scores: dict[str, float] = field(default_factory=dict)
     history: list[dict[str, Any]] = field(default_factory=list)
     model: Any = field(default=None, repr=False)
     tokenizer: Any = field(default=None, repr=False)
@@ -97,6 +103,8 @@ class DistillResult:
             "best_epoch": self.best_epoch,
             "stopped_by": self.stopped_by,
             "train_examples": self.train_examples,
+            "augment_seconds": self.augment_seconds,
+            **self.extra_scores,
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -152,6 +160,105 @@ def teacher_outputs(teacher_model: Any, batch: dict[str, torch.Tensor], *, atten
     return representations(out, batch["attention_mask"])
 
 
+#: row of each example in the cached full training split (stays on the host: no device sync to read it)
+_SOURCE_INDEX = HOST_PREFIX + "source_index"
+
+
+def _check_augmentation(config: PipelineConfig, policy: TrainingPolicy, loss: Any, card: Any) -> None:
+    """Combinations that cannot work fail here, before any model is loaded."""
+    name = policy.name
+    if policy.needs_teacher and not loss.needs_teacher:
+        raise ConfigError(f"augment.policy={name!r} trains on samples without a gold label, which only a teacher can "
+                          f"score; loss.kind={config.loss.kind!r} has no teacher term. Use kl, mse or annealing.")
+    if name == "minimax_knn" and card.has_pair:
+        raise ConfigError(f"augment.policy='minimax_knn' retrieves single sentences; task {card.name!r} has text "
+                          "pairs. Use another policy for pair tasks.")
+
+
+def _augmented_rows(task: Task, cfg: Any, keep: np.ndarray, training: Any, student_tokenizer: Any,
+                    teacher_tokenizer: Any, teacher_logits_of: Callable[[EncodedSplit], np.ndarray] | None, *,
+                    cache_dir: Any, log: Callable[[str], None]) -> EncodedSplit:
+    """Every epoch's augmented copies of the training rows, tokenized, with the teacher's logits when the loss
+    reads cached logits. Generated once per (task, pipeline, parameters, copies, seed) and cached on disk."""
+    options: dict[str, dict[str, Any]] = {
+        "contextual": {"mlm": cfg.mlm or None, "cache_dir": cache_dir, "max_length": training.max_length}}
+    options["back_translation"] = {"max_length": training.max_length}  # no use translating what is truncated
+    if cfg.translators:
+        to_pivot, from_pivot = (name.strip() for name in cfg.translators.split(","))
+        options["back_translation"].update(to_pivot=to_pivot, from_pivot=from_pivot)
+    pipeline = build_pipeline(cfg.pipeline, params=dataclasses.asdict(cfg), options=options)
+    per_epoch = cfg.copies * cfg.repeated_aug
+    data = augmented_copies(task, pipeline, copies=per_epoch * training.epochs, seed=training.seed,
+                            cache_dir=cache_dir, rows=keep, log=log)
+    texts = [str(t) for t in data["text"]]
+    pairs = [str(t) for t in data["text_pair"]] if "text_pair" in data.column_names else None
+    labels = np.asarray(data["label"])
+    rows = encode_rows(texts, student_tokenizer, training.max_length, labels=labels, text_pairs=pairs)
+    rows = rows.with_extra("copy", np.asarray(data["copy"], dtype=np.int64))
+    # the position of each copy's source in the training subset: its repeated-augmentation group
+    rows = rows.with_extra("group", np.searchsorted(keep, np.asarray(data["source_index"], dtype=np.int64)))
+    if teacher_logits_of is not None:
+        teacher_rows = rows if teacher_tokenizer is student_tokenizer else encode_rows(
+            texts, teacher_tokenizer, training.max_length, labels=labels, text_pairs=pairs)
+        rows = rows.with_extra("teacher_logits", teacher_logits_of(teacher_rows))
+    return rows
+
+
+class _EpochData:
+    """Epoch ``e``'s training rows: the training subset, plus the copies generated for epoch ``e`` and the
+    policy's rows (Minimax-kNN's neighbours, re-selected with the current student)."""
+
+    def __init__(self, train: EncodedSplit, copies: EncodedSplit | None, cfg: Any, policy: TrainingPolicy,
+                 student: Any) -> None:
+        self.per_epoch = cfg.copies * cfg.repeated_aug
+        self.grouped = cfg.repeated_aug > 1
+        self.policy, self.student = policy, student
+        self.with_labelled = policy.name == "minimax_knn"
+        self.train = self._prepare(train, np.arange(len(train)))
+        self.copies = copies
+
+    def _prepare(self, part: EncodedSplit, group: np.ndarray) -> EncodedSplit:
+        if self.grouped:
+            part = part.with_extra("group", group)
+        if self.with_labelled and "labelled" not in part.extras:
+            part = part.with_extra("labelled", np.ones(len(part), dtype=np.bool_))
+        return part
+
+    def __call__(self, epoch: int) -> EncodedSplit:
+        parts = [self.train]
+        if self.copies is not None:
+            copy = self.copies.extras["copy"]
+            rows = np.flatnonzero((copy >= epoch * self.per_epoch) & (copy < (epoch + 1) * self.per_epoch))
+            part = self.copies.subset(rows)
+            group = part.extras["group"]
+            part.extras = {k: v for k, v in part.extras.items() if k not in ("copy", "group")}
+            parts.append(self._prepare(part, group))
+        extra = self.policy.epoch_rows(epoch, self.student)
+        if extra is not None:
+            labels = extra.labels.astype(self.train.labels.dtype)
+            extra = EncodedSplit(extra.input_ids, labels, extra.pad_token_id, extra.token_type_ids, extra.extras)
+            parts.append(self._prepare(extra, -1 - np.arange(len(extra))))  # each its own group
+        return EncodedSplit.concat(parts)
+
+
+def _partly_labelled_loss(loss: Any, logits: torch.Tensor, teacher_logits: torch.Tensor | None,
+                          batch: dict[str, torch.Tensor], step: StepInfo, weight: float) -> torch.Tensor:
+    """The configured loss on rows with a gold label, its teacher term alone (times ``weight``) on the others;
+    each part weighted by its share of the batch so the scale matches an all-labelled batch."""
+    labelled = batch["labelled"].bool()
+    n = float(len(labelled))
+    total = logits.new_zeros((), dtype=torch.float32)
+    count = int(labelled.sum())
+    if count:
+        part_teacher = teacher_logits[labelled] if teacher_logits is not None else None
+        total = total + loss(logits[labelled], part_teacher, batch["labels"][labelled], step) * (count / n)
+    if count < n and teacher_logits is not None:
+        soft = loss.soft_term(logits[~labelled], teacher_logits[~labelled], step)
+        if soft is not None:
+            total = total + weight * soft * ((n - count) / n)
+    return total
+
+
 def _same_tokens(a: EncodedSplit, b: EncodedSplit) -> bool:
     return len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a.input_ids, b.input_ids, strict=True))
 
@@ -181,6 +288,9 @@ def distill(
     if teacher.task_name != task.name:
         raise ConfigError(f"the teacher was fine-tuned on {teacher.task_name!r}, not on {task.name!r}.")
     loss = build_prediction_loss(config.loss, is_regression=card.is_regression)  # bad combos fail before work
+    augment_cfg = config.augment
+    policy = build_policy(augment_cfg)
+    _check_augmentation(config, policy, loss, card)
     training = config.training
     device = select_device(device)
     seed_everything(training.seed)
@@ -205,72 +315,115 @@ def distill(
     train = student_splits["train"]
     student, info = build_student(config.student, source, source_name=source_name)
     stage = build_intermediate(config.intermediate, student, teacher.model)
-    shared_tokens = stage is None or student_tokenizer is teacher.tokenizer or _same_tokens(train, teacher_train)
-
-    # The teacher's outputs on the training split are the same in every trial: read them from the shared cache
-    # (computed once); without it (disabled, or too large) the teacher runs here or online each step.
-    cache = None
-    if teacher_cache and (loss.needs_teacher or stage is not None) and shared_tokens:
-        cache = teacher_output_cache(
-            teacher.model, teacher_splits["train"], teacher_key=teacher.key, hidden=stage is not None,
-            attentions=stage is not None and stage.needs_attentions, cache_dir=cache_dir, device=device,
-            precision=training.precision, log=log, attention_context=lambda: attention_scores(teacher.model))
-    if stage is None and loss.needs_teacher:
-        if cache is not None:
-            teacher_logits = cache.batch_logits(keep)
-        else:
-            teacher.model.to(device)
-            teacher_logits = predict_logits(teacher.model, teacher_train, device, precision=training.precision)
-            teacher.model.to("cpu")
-        train = train.with_extra("teacher_logits", teacher_logits)
-    if stage is not None and cache is not None:
-        train = train.with_extra("source_index", keep)  # row of each example in the cached (full) split
+    shared_tokens = student_tokenizer is teacher.tokenizer or _same_tokens(train, teacher_train)
+    if policy.name != "none" and not shared_tokens:
+        raise ConfigError(f"augment.policy={policy.name!r} feeds teacher and student the same tokens, but the student "
+                          f"({config.student.model}) tokenizes differently from the teacher; build the student from "
+                          "the teacher (student.model empty) or use augment.policy=none.")
     if stage is not None and stage.token_level and not shared_tokens:
         raise ConfigError(f"intermediate.objective={config.intermediate.objective!r} compares token sequences, "
                           f"but the student ({config.student.model}) tokenizes differently from the teacher; use a "
                           "[CLS]-level objective (pkd, or an MI objective with critic mlp or bilinear).")
+    if stage is not None and augment_cfg.augments_inputs and not shared_tokens:
+        raise ConfigError("augmented copies with an intermediate objective need a student that shares the "
+                          "teacher's tokenizer (the teacher runs online on the copies).")
+    adds_rows = augment_cfg.augments_inputs or policy.name == "minimax_knn"
+
+    # The teacher's outputs on the training split are the same in every trial: read them from the shared cache
+    # (computed once); without it (disabled, or too large) the teacher runs here or online each step. With an
+    # intermediate objective and augmented rows (which no cache of the training split holds) it runs online.
+    cache = None
+    if teacher_cache and (loss.needs_teacher or stage is not None) and shared_tokens and not (stage and adds_rows):
+        cache = teacher_output_cache(
+            teacher.model, teacher_splits["train"], teacher_key=teacher.key, hidden=stage is not None,
+            attentions=stage is not None and stage.needs_attentions, cache_dir=cache_dir, device=device,
+            precision=training.precision, log=log, attention_context=lambda: attention_scores(teacher.model))
+
+    def teacher_logits_of(split: EncodedSplit) -> np.ndarray:
+        """The teacher's logits on new rows (augmented copies, retrieved sentences): content-keyed cache."""
+        if teacher_cache:
+            entry = teacher_output_cache(teacher.model, split, teacher_key=teacher.key, cache_dir=cache_dir,
+                                         device=device, precision=training.precision, log=log)
+            assert entry is not None  # logits alone always fit
+            return np.asarray(entry.batch_logits(np.arange(len(split))), dtype=np.float32)
+        placed = next(teacher.model.parameters()).device
+        logits = predict_logits(teacher.model.to(device), split, device, precision=training.precision)
+        teacher.model.to(placed)
+        return logits
+
+    if stage is None and loss.needs_teacher:
+        teacher_logits = cache.batch_logits(keep) if cache is not None else teacher_logits_of(teacher_train)
+        train = train.with_extra("teacher_logits", teacher_logits)
+    if stage is not None and cache is not None:
+        train = train.with_extra(_SOURCE_INDEX, keep)  # row of each example in the cached (full) split
+
+    augment_started = time.perf_counter()
+    copies = None
+    if augment_cfg.augments_inputs:
+        copies = _augmented_rows(task, augment_cfg, keep, training, student_tokenizer, teacher.tokenizer,
+                                 teacher_logits_of if stage is None and loss.needs_teacher else None,
+                                 cache_dir=cache_dir, log=log)
+    online_teacher = (stage is not None and cache is None) or policy.needs_online_teacher
+    context = PolicyContext(
+        loss=loss, teacher=teacher.model, student=student, tokenizer=student_tokenizer, device=device,
+        seed=training.seed, is_regression=card.is_regression, cache_dir=cache_dir, log=log,
+        train_texts=[str(t) for t in np.asarray(task.splits["train"]["text"], dtype=object)[keep]],
+        encode=lambda texts: encode_rows(texts, student_tokenizer, training.max_length),
+        teacher_logits=teacher_logits_of)
+    if online_teacher:
+        teacher.model.to(device).eval()
+    policy.prepare(context)
+    augment_seconds = time.perf_counter() - augment_started
+    epoch_data = _EpochData(train, copies, augment_cfg, policy, student) if adds_rows else train
+
     inter = config.intermediate
     log(f"student: {info.num_layers} layers, hidden {info.hidden_size}, from {info.source}"
         f"{' layers ' + str([i + 1 for i in info.initialised_from]) if info.initialised_from else ''}; "
         f"{count_parameters(student) / 1e6:.1f}M params; loss {config.loss.kind}; "
         + (f"intermediate {inter.objective} ({inter.mapping} mapping, beta {inter.beta:g}); " if stage else "")
+        + (f"augment {augment_cfg.pipeline} / {augment_cfg.policy}; " if adds_rows or policy.name != "none" else "")
         + f"{len(train)} train examples")
-
-    def compute_loss(model: Any, batch: dict[str, torch.Tensor], step: StepInfo) -> torch.Tensor:
-        logits = model(**model_inputs(batch)).logits
-        return loss(logits, batch.get("teacher_logits"), batch["labels"], step)
 
     def teacher_target(batch: dict[str, torch.Tensor], attentions: bool) -> Representations:
         if cache is not None:
-            return cache.representations(batch["source_index"].cpu().numpy(), batch["attention_mask"])
+            return cache.representations(batch[_SOURCE_INDEX].numpy(), batch["attention_mask"])
         if shared_tokens:
             return teacher_outputs(teacher.model, batch, attentions=attentions)
         rows = teacher_train.collate(batch["index"].cpu().numpy())  # the teacher reads its own tokenization
         return teacher_outputs(teacher.model, {k: v.to(batch["input_ids"].device) for k, v in rows.items()},
                                attentions=attentions)
 
-    def compute_loss_with_intermediate(model: Any, batch: dict[str, torch.Tensor], step: StepInfo) -> torch.Tensor:
-        assert stage is not None
-        out = model(**model_inputs(batch), output_hidden_states=True, output_attentions=stage.needs_attentions)
-        target = teacher_target(batch, stage.needs_attentions)
-        prediction = loss(out.logits, target.logits if loss.needs_teacher else None, batch["labels"], step)
-        return prediction + stage.beta * stage(representations(out, batch["attention_mask"]), target)
+    def compute_loss(model: Any, batch: dict[str, torch.Tensor], step: StepInfo) -> torch.Tensor:
+        attentions = stage is not None and stage.needs_attentions
+        out = model(**model_inputs(batch), output_hidden_states=stage is not None, output_attentions=attentions)
+        target = teacher_target(batch, attentions) if stage is not None else None
+        if target is not None:
+            teacher_logits = target.logits if loss.needs_teacher else None
+        else:
+            teacher_logits = batch.get("teacher_logits")
+        if "labelled" in batch:
+            total = _partly_labelled_loss(loss, out.logits, teacher_logits, batch, step, augment_cfg.weight)
+        else:
+            total = loss(out.logits, teacher_logits, batch["labels"], step)
+        if stage is not None:
+            assert target is not None
+            total = total + stage.beta * stage(representations(out, batch["attention_mask"]), target)
+        return policy.loss(model, batch, out.logits, teacher_logits, total, step)
 
     extra_params: list[torch.nn.Parameter] = []
     with contextlib.ExitStack() as restore:
+        if online_teacher:
+            restore.callback(teacher.model.to, "cpu")
         if stage is not None:
             stage.to(device)
             extra_params = [p for p in stage.parameters() if p.requires_grad]
             if cache is None:  # the teacher runs online each step
-                teacher.model.to(device).eval()
-                restore.callback(teacher.model.to, "cpu")
                 restore.enter_context(attention_scores(teacher.model, stage.needs_attentions))
             # Raw attention scores only while training; the model gets its attention implementation back.
             restore.enter_context(attention_scores(student, stage.needs_attentions))
-        outcome = train_model(student, train, student_splits["validation"],
-                              compute_loss if stage is None else compute_loss_with_intermediate, training,
+        outcome = train_model(student, epoch_data, student_splits["validation"], compute_loss, training,
                               task_type=card.task_type, metric=card.metric, device=device, callbacks=callbacks,
-                              extra_params=extra_params)
+                              extra_params=extra_params + policy.parameters())
     test = evaluate(student, student_splits["test"], card.task_type, device, training.precision)
     student.to("cpu").eval()
     # Student and teacher timed side by side (turn about on the same examples): a fair speed-up on a busy machine.
@@ -297,6 +450,7 @@ def distill(
         best_epoch=outcome.best_epoch,
         stopped_by=outcome.stopped_by,
         train_examples=len(train),
+        augment_seconds=augment_seconds,
         student_info=info,
         history=[r.to_dict() for r in outcome.history],
         model=student,

@@ -20,7 +20,10 @@ from autodistiller.models._inputs import model_inputs
 from autodistiller.prediction import StepInfo
 from autodistiller.tasks import compute_metrics
 
-__all__ = ["TrainOutcome", "train_model", "predict_logits", "model_inputs", "evaluate"]
+__all__ = ["HOST_PREFIX", "TrainOutcome", "train_model", "predict_logits", "model_inputs", "evaluate"]
+
+#: batch entries with this prefix stay on the host (numpy-side row indices); the rest move to the device
+HOST_PREFIX = "host_"
 
 #: (model, batch on device, step) -> scalar loss
 LossFn = Callable[[nn.Module, dict[str, Tensor], StepInfo], Tensor]
@@ -87,7 +90,7 @@ def _linear_schedule(optimizer: torch.optim.Optimizer, warmup: int, total: int) 
 
 def train_model(
     model: nn.Module,
-    train: EncodedSplit,
+    train: EncodedSplit | Callable[[int], EncodedSplit],
     dev: EncodedSplit,
     compute_loss: LossFn,
     cfg: TrainingConfig,
@@ -102,13 +105,17 @@ def train_model(
 
     The best dev epoch's weights are restored at the end. ``extra_params`` (e.g. projections of intermediate
     losses) are optimised with the model. A callback returning ``True`` stops training after that epoch.
+    ``train`` may be a function of the epoch (augmented copies, re-selected neighbours): it is called at the
+    start of each epoch, after the model has moved to ``device``; epoch 0's size sets the schedule.
     """
     model.to(device)
+    epoch_data = train if callable(train) else (lambda epoch: train)
+    train = epoch_data(0)
     dtype = autocast_dtype(cfg.precision, device)
     scaler = torch.amp.GradScaler(device.type, enabled=dtype is torch.float16)
     params = [p for p in model.parameters() if p.requires_grad] + list(extra_params)
     optimizer = _optimizer(model, extra_params, cfg)
-    steps_per_epoch = max(1, -(-len(train) // cfg.batch_size))
+    steps_per_epoch = max(1, len(train.batch_indices(cfg.batch_size, shuffle=True, seed=cfg.seed * 1000)))
     total_steps = steps_per_epoch * cfg.epochs
     scheduler = _linear_schedule(optimizer, int(cfg.warmup_ratio * total_steps), total_steps)
 
@@ -119,12 +126,17 @@ def train_model(
     started = time.perf_counter()
     step = 0
     for epoch in range(cfg.epochs):
+        if epoch:
+            train = epoch_data(epoch)
         epoch_started = time.perf_counter()
         model.train()
         # Accumulate the loss on the device: .item() every step would sync host and device.
         loss_sum = torch.zeros((), device=device)
+        epoch_steps = 0
         for batch_cpu in train.iter_batches(cfg.batch_size, shuffle=True, seed=cfg.seed * 1000 + epoch):
-            batch = {k: v.to(device, non_blocking=True) for k, v in batch_cpu.items()}
+            # host_* entries (row numbers into host-side caches) stay on the CPU: reading them needs no sync
+            batch = {k: v if k.startswith(HOST_PREFIX) else v.to(device, non_blocking=True)
+                     for k, v in batch_cpu.items()}
             info = StepInfo(step=step, total_steps=total_steps, epoch=epoch, num_epochs=cfg.epochs)
             with autocast(device, dtype):
                 loss = compute_loss(model, batch, info)
@@ -138,7 +150,8 @@ def train_model(
             scheduler.step()
             loss_sum += loss.detach().float()
             step += 1
-        train_loss = float(loss_sum) / steps_per_epoch  # the epoch's one host-device sync
+            epoch_steps += 1
+        train_loss = float(loss_sum) / max(1, epoch_steps)  # the epoch's one host-device sync
         step_seconds = time.perf_counter() - epoch_started
         if not np.isfinite(train_loss):
             raise FloatingPointError(f"training loss became {train_loss} in epoch {epoch + 1}; lower the learning "

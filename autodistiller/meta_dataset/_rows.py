@@ -16,7 +16,7 @@ __all__ = ["trial_row", "METRIC_COLUMNS", "STATIC_REPORT_KEYS"]
 METRIC_COLUMNS = (
     "student_dev_score", "student_test_score", "teacher_dev_score", "teacher_test_score", "score_retained",
     "student_params", "teacher_params", "latency_ms", "teacher_latency_ms", "train_seconds", "epochs_run",
-    "best_epoch", "train_examples",
+    "best_epoch", "train_examples", "augment_seconds",
     "hostname", "cpu_model", "cpu_count", "gpu_model", "gpu_count",
 )
 #: keys every report of a trial carries (set once at its start)

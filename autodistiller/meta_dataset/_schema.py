@@ -83,6 +83,7 @@ _BASE = [
     ("epochs_run", pa.int32()),
     ("best_epoch", pa.int32()),
     ("train_examples", pa.int64()),
+    ("augment_seconds", pa.float64()),
     ("dev_score_history", pa.list_(pa.float64())),
 ]
 

@@ -82,6 +82,11 @@ class PredictionLoss(nn.Module):
                 step: StepInfo) -> Tensor:
         raise NotImplementedError
 
+    def soft_term(self, student_logits: Tensor, teacher_logits: Tensor, step: StepInfo) -> Tensor | None:
+        """The teacher-matching term alone, for samples without a gold label (Minimax-kNN neighbours, MATE-KD's
+        generated inputs); ``None`` when the loss has none at ``step`` (no KD, Annealing KD's stage 2)."""
+        return None
+
 
 @PREDICTION_LOSSES.register("none")
 class HardLabelLoss(PredictionLoss):
@@ -124,6 +129,9 @@ class KLDivergenceLoss(PredictionLoss):
             return soft
         return self.alpha * self.hard(student_logits, labels) + (1.0 - self.alpha) * soft
 
+    def soft_term(self, student_logits: Tensor, teacher_logits: Tensor, step: StepInfo) -> Tensor | None:
+        return self.soft(student_logits, teacher_logits)
+
 
 @PREDICTION_LOSSES.register("mse")
 class LogitMSELoss(PredictionLoss):
@@ -142,6 +150,9 @@ class LogitMSELoss(PredictionLoss):
         if self.alpha == 0.0:
             return soft
         return self.alpha * self.hard(student_logits, labels) + (1.0 - self.alpha) * soft
+
+    def soft_term(self, student_logits: Tensor, teacher_logits: Tensor, step: StepInfo) -> Tensor | None:
+        return F.mse_loss(student_logits.float(), teacher_logits.float())
 
 
 @PREDICTION_LOSSES.register("annealing")
@@ -187,8 +198,14 @@ class AnnealingLoss(PredictionLoss):
         if temperature is None:
             return self.hard(student_logits, labels)
         assert teacher_logits is not None
-        target = teacher_logits.float() * self.phi(temperature)
-        return F.mse_loss(student_logits.float(), target)
+        return self._stage1(student_logits, teacher_logits, temperature)
+
+    def _stage1(self, student_logits: Tensor, teacher_logits: Tensor, temperature: float) -> Tensor:
+        return F.mse_loss(student_logits.float(), teacher_logits.float() * self.phi(temperature))
+
+    def soft_term(self, student_logits: Tensor, teacher_logits: Tensor, step: StepInfo) -> Tensor | None:
+        temperature = self.temperature_at(step)
+        return None if temperature is None else self._stage1(student_logits, teacher_logits, temperature)
 
 
 def build_prediction_loss(cfg: LossConfig, *, is_regression: bool) -> PredictionLoss:
