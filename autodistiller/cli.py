@@ -197,7 +197,10 @@ def _cmd_distill(args: argparse.Namespace) -> int:
     if args.overrides:
         config = config.replace(**parse_overrides(args.overrides))
     task = _task_spec(args).load(args.cache_dir)
-    teacher = _teacher(args, task)
+    from autodistiller.procedures import PROCEDURES
+
+    # the teacher-free procedures never load (or fine-tune) a teacher
+    teacher = _teacher(args, task) if PROCEDURES.get(config.procedure.kind).needs_teacher else None
     result = distill(config, task, teacher, callbacks=[PrintProgress("student: ")], device=args.device,
                      cache_dir=args.cache_dir)
     print(result.summary())

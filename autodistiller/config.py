@@ -37,6 +37,7 @@ __all__ = [
     "TrainingConfig",
     "IntermediateConfig",
     "AugmentConfig",
+    "ProcedureConfig",
     "FieldSpec",
     "section_fields",
     "parameter_condition",
@@ -88,6 +89,7 @@ def _fill_registries() -> None:
     import autodistiller.augment  # noqa: F401
     import autodistiller.intermediate  # noqa: F401
     import autodistiller.prediction  # noqa: F401
+    import autodistiller.procedures  # noqa: F401
 
 
 def parameter_condition(key: str) -> tuple[str, frozenset[str]] | None:
@@ -382,11 +384,31 @@ class AugmentConfig(_Section):
         return any(name.strip() != "none" for name in self.pipeline.split("+"))
 
 
+@dataclass(frozen=True)
+class ProcedureConfig(_Section):
+    """How the student is trained around the other stages (registry ``procedure``): one teacher -> student run,
+    a teacher assistant, Born-Again generations, teacher-free targets, self-distillation, Annealing + MATE."""
+
+    prefix: ClassVar[str] = "procedure"
+    kind: str = _opt("standard", "Training procedure.", choices="procedure")
+    assistant_layers: int = _opt(4, "TAKD: layers of the teacher assistant (between the student's and the "
+                                 "teacher's).", range=(1, 48))
+    generations: int = _opt(2, "Born-Again: student generations, each taught by the one before.", range=(1, 10))
+    ensemble: bool = _opt(True, "Born-Again: also score the ensemble of all generations (reported separately).")
+    target: str = _opt("virtual", "teacher_free: label smoothing (epsilon) or Yuan et al.'s virtual teacher "
+                       "(correct-class probability correct_prob).", choices=("label_smoothing", "virtual"))
+    epsilon: float = _opt(0.1, "teacher_free label smoothing: mass spread uniformly over all classes.",
+                          range=(0.0, 1.0))
+    correct_prob: float = _opt(0.9, "teacher_free virtual teacher: probability of the correct class (the rest is "
+                               "shared by the others).", range=(0.0, 1.0))
+
+
 _SECTIONS: dict[str, type[_Section]] = {
     "student": StudentConfig,
     "loss": LossConfig,
     "intermediate": IntermediateConfig,
     "augment": AugmentConfig,
+    "procedure": ProcedureConfig,
     "training": TrainingConfig,
 }
 
@@ -404,6 +426,7 @@ class PipelineConfig:
     loss: LossConfig = field(default_factory=LossConfig)
     intermediate: IntermediateConfig = field(default_factory=IntermediateConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
+    procedure: ProcedureConfig = field(default_factory=ProcedureConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
 
     def __post_init__(self) -> None:

@@ -26,6 +26,7 @@ from autodistiller.engine._teacher_cache import teacher_output_cache
 from autodistiller.errors import ConfigError
 from autodistiller.intermediate import Representations, attention_scores, build_intermediate, representations
 from autodistiller.models import (
+    DEFAULT_BACKBONE,
     StudentInfo,
     Teacher,
     build_student,
@@ -39,7 +40,7 @@ from autodistiller.models import (
 from autodistiller.prediction import StepInfo, build_prediction_loss
 from autodistiller.tasks import Task
 
-__all__ = ["DistillResult", "distill", "teacher_outputs"]
+__all__ = ["DistillResult", "SoftTargets", "distill", "distill_once", "teacher_outputs"]
 
 
 @dataclass
@@ -123,16 +124,20 @@ class DistillResult:
 
     def summary(self) -> str:
         m = self.metric
+        student = (f"  student: {self.dev_score:.4f} / {self.test_score:.4f}  "
+                   f"{self.student_params / 1e6:.1f}M params  {self.latency_ms:.2f} ms/example\n")
+        trained = (f"trained {self.train_seconds:.0f}s, {self.epochs_run} epochs (best {self.best_epoch})"
+                   + "".join(f"; {k} {v:.4f}" for k, v in self.extra_scores.items()))
+        if not self.teacher_params:  # a teacher-free procedure
+            return f"task {self.task_name} ({m}, dev / test), no teacher\n{student}  {trained}"
         return (
             f"task {self.task_name} ({m}, dev / test)\n"
             f"  teacher: {self.teacher_dev_score:.4f} / {self.teacher_test_score:.4f}  "
             f"{self.teacher_params / 1e6:.1f}M params  {self.teacher_latency_ms:.2f} ms/example\n"
-            f"  student: {self.dev_score:.4f} / {self.test_score:.4f}  "
-            f"{self.student_params / 1e6:.1f}M params  {self.latency_ms:.2f} ms/example\n"
+            f"{student}"
             f"  retained {self.score_retained:.1%} of the teacher's dev score, "
             f"{self.teacher_params / self.student_params:.1f}x smaller, "
-            f"{self.teacher_latency_ms / self.latency_ms:.1f}x faster; trained {self.train_seconds:.0f}s, "
-            f"{self.epochs_run} epochs (best {self.best_epoch})"
+            f"{self.teacher_latency_ms / self.latency_ms:.1f}x faster; {trained}"
         )
 
     def save(self, directory: str | os.PathLike[str]) -> Path:
@@ -204,6 +209,24 @@ def _augmented_rows(task: Task, cfg: Any, keep: np.ndarray, training: Any, stude
     return rows
 
 
+def _check_teacher_free(config: PipelineConfig) -> None:
+    if config.intermediate.objective != "none":
+        raise ConfigError(f"procedure.kind={config.procedure.kind!r} has no teacher network, so it has no hidden "
+                          f"states for intermediate.objective={config.intermediate.objective!r}; set it to none.")
+    if config.augment.policy != "none" or config.augment.augments_inputs:
+        raise ConfigError(f"procedure.kind={config.procedure.kind!r} has no teacher to score augmented samples; "
+                          "set augment.pipeline and augment.policy to none.")
+
+
+def _with_soft_targets(train: EncodedSplit, soft_targets: SoftTargets, student: Any
+                       ) -> Callable[[int], EncodedSplit]:
+    def epoch_rows(epoch: int) -> EncodedSplit:
+        logits = soft_targets(epoch, student, train)
+        return train if logits is None else train.with_extra("teacher_logits", np.asarray(logits, dtype=np.float32))
+
+    return epoch_rows
+
+
 class _EpochData:
     """Epoch ``e``'s training rows: the training subset, plus the copies generated for epoch ``e`` and the
     policy's rows (Minimax-kNN's neighbours, re-selected with the current student)."""
@@ -266,7 +289,7 @@ def _same_tokens(a: EncodedSplit, b: EncodedSplit) -> bool:
 def distill(
     config: PipelineConfig,
     task: Task,
-    teacher: Teacher,
+    teacher: Teacher | None,
     *,
     callbacks: Sequence[EpochCallback] = (),
     device: str | torch.device | None = None,
@@ -276,16 +299,50 @@ def distill(
 ) -> DistillResult:
     """Train a student for real with the pipeline ``config`` and score it against ``teacher``.
 
+    ``config.procedure.kind`` chooses the procedure (``standard``: one teacher -> student run; ``takd``,
+    ``born_again``, ``teacher_free``, ``self_distill``, ``annealing_mate``: see :mod:`autodistiller.procedures`).
+    ``teacher`` may be ``None`` for the teacher-free procedures. ``callbacks`` get an :class:`EpochReport` after
+    each epoch (of the final student's training).
+    """
+    from autodistiller.procedures import run_procedure
+
+    return run_procedure(config, task, teacher, callbacks=callbacks, device=device, cache_dir=cache_dir,
+                         teacher_cache=teacher_cache, log=log)
+
+
+#: soft targets of a teacher-free run: (epoch, student, training rows) -> logits per row, or None (labels only)
+SoftTargets = Callable[[int, Any, EncodedSplit], "np.ndarray | None"]
+
+
+def distill_once(
+    config: PipelineConfig,
+    task: Task,
+    teacher: Teacher | None,
+    *,
+    callbacks: Sequence[EpochCallback] = (),
+    device: str | torch.device | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    teacher_cache: bool = True,
+    log: Callable[[str], None] = print,
+    source: tuple[Any, str] | None = None,
+    soft_targets: SoftTargets | None = None,
+) -> DistillResult:
+    """One teacher -> student run (the ``standard`` procedure; the other procedures are made of these).
+
     Prediction-layer KD: the teacher is fixed and in eval mode, so its logits on the (un-augmented) training set
-    are computed once here and reused every epoch. With an intermediate objective (``intermediate.objective`` not
-    ``none``) the teacher instead runs online each step (:func:`teacher_outputs`) for its hidden states and
-    attention scores, and the loss is ``prediction loss + beta * intermediate loss``; the objective's own
-    parameters (projections, critics, layer weights) train with the student. ``callbacks`` get an
-    :class:`EpochReport` after each epoch.
+    are computed once (shared teacher-output cache) and reused every epoch. With an intermediate objective the
+    teacher's hidden states and attention scores come from the cache too, or the teacher runs online each step
+    (:func:`teacher_outputs`) when the rows change (augmentation); the loss is ``prediction loss + beta *
+    intermediate loss`` and the objective's own parameters train with the student. ``source`` replaces the model
+    the student's layers are taken from (default: the teacher). ``soft_targets`` replaces the teacher (which may
+    then be ``None``): the student's targets come from it, epoch by epoch.
     """
     started = time.perf_counter()
     card = task.card
-    if teacher.task_name != task.name:
+    if teacher is None and soft_targets is None:
+        raise ConfigError("distillation needs a teacher; only the teacher-free procedures (teacher_free, "
+                          "self_distill) run without one.")
+    if teacher is not None and teacher.task_name != task.name:
         raise ConfigError(f"the teacher was fine-tuned on {teacher.task_name!r}, not on {task.name!r}.")
     loss = build_prediction_loss(config.loss, is_regression=card.is_regression)  # bad combos fail before work
     augment_cfg = config.augment
@@ -295,12 +352,23 @@ def distill(
     device = select_device(device)
     seed_everything(training.seed)
 
-    teacher_splits = encode_splits(task, teacher.tokenizer, training.max_length)
+    if teacher is None:
+        _check_teacher_free(config)
+        from transformers import AutoTokenizer
+
+        backbone = config.student.model or DEFAULT_BACKBONE
+        path = resolve_model_path(backbone, cache_dir)
+        teacher_tokenizer = AutoTokenizer.from_pretrained(path)
+        source = source or (load_classifier(path, task), backbone)
+    else:
+        teacher_tokenizer = teacher.tokenizer
+    teacher_model = teacher.model if teacher is not None else None
+    teacher_splits = encode_splits(task, teacher_tokenizer, training.max_length)
     keep = subset_indices(teacher_splits["train"].labels, training.max_train_examples, seed=training.seed,
                           classification=not card.is_regression)
     teacher_train = teacher_splits["train"].subset(keep)
 
-    if config.student.model:
+    if config.student.model and teacher is not None:
         from transformers import AutoTokenizer
 
         student_path = resolve_model_path(config.student.model, cache_dir)
@@ -309,13 +377,13 @@ def distill(
         student_splits["train"] = student_splits["train"].subset(keep)
         source, source_name = load_classifier(student_path, task), config.student.model
     else:
-        student_tokenizer, student_splits = teacher.tokenizer, {**teacher_splits, "train": teacher_train}
-        source, source_name = teacher.model, "teacher"
+        student_tokenizer, student_splits = teacher_tokenizer, {**teacher_splits, "train": teacher_train}
+        source, source_name = source or (teacher_model, "teacher")
 
     train = student_splits["train"]
     student, info = build_student(config.student, source, source_name=source_name)
-    stage = build_intermediate(config.intermediate, student, teacher.model)
-    shared_tokens = student_tokenizer is teacher.tokenizer or _same_tokens(train, teacher_train)
+    stage = build_intermediate(config.intermediate, student, teacher_model) if teacher is not None else None
+    shared_tokens = student_tokenizer is teacher_tokenizer or _same_tokens(train, teacher_train)
     if policy.name != "none" and not shared_tokens:
         raise ConfigError(f"augment.policy={policy.name!r} feeds teacher and student the same tokens, but the student "
                           f"({config.student.model}) tokenizes differently from the teacher; build the student from "
@@ -333,7 +401,8 @@ def distill(
     # (computed once); without it (disabled, or too large) the teacher runs here or online each step. With an
     # intermediate objective and augmented rows (which no cache of the training split holds) it runs online.
     cache = None
-    if teacher_cache and (loss.needs_teacher or stage is not None) and shared_tokens and not (stage and adds_rows):
+    if (teacher is not None and teacher_cache and (loss.needs_teacher or stage is not None) and shared_tokens
+            and not (stage and adds_rows)):
         cache = teacher_output_cache(
             teacher.model, teacher_splits["train"], teacher_key=teacher.key, hidden=stage is not None,
             attentions=stage is not None and stage.needs_attentions, cache_dir=cache_dir, device=device,
@@ -351,7 +420,7 @@ def distill(
         teacher.model.to(placed)
         return logits
 
-    if stage is None and loss.needs_teacher:
+    if stage is None and loss.needs_teacher and teacher is not None:
         teacher_logits = cache.batch_logits(keep) if cache is not None else teacher_logits_of(teacher_train)
         train = train.with_extra("teacher_logits", teacher_logits)
     if stage is not None and cache is not None:
@@ -360,21 +429,24 @@ def distill(
     augment_started = time.perf_counter()
     copies = None
     if augment_cfg.augments_inputs:
-        copies = _augmented_rows(task, augment_cfg, keep, training, student_tokenizer, teacher.tokenizer,
+        copies = _augmented_rows(task, augment_cfg, keep, training, student_tokenizer, teacher_tokenizer,
                                  teacher_logits_of if stage is None and loss.needs_teacher else None,
                                  cache_dir=cache_dir, log=log)
     online_teacher = (stage is not None and cache is None) or policy.needs_online_teacher
     context = PolicyContext(
-        loss=loss, teacher=teacher.model, student=student, tokenizer=student_tokenizer, device=device,
+        loss=loss, teacher=teacher_model, student=student, tokenizer=student_tokenizer, device=device,
         seed=training.seed, is_regression=card.is_regression, cache_dir=cache_dir, log=log,
         train_texts=[str(t) for t in np.asarray(task.splits["train"]["text"], dtype=object)[keep]],
         encode=lambda texts: encode_rows(texts, student_tokenizer, training.max_length),
         teacher_logits=teacher_logits_of)
     if online_teacher:
-        teacher.model.to(device).eval()
+        teacher_model.to(device).eval()
     policy.prepare(context)
     augment_seconds = time.perf_counter() - augment_started
-    epoch_data = _EpochData(train, copies, augment_cfg, policy, student) if adds_rows else train
+    epoch_data: EncodedSplit | Callable[[int], EncodedSplit] = (
+        _EpochData(train, copies, augment_cfg, policy, student) if adds_rows else train)
+    if soft_targets is not None:
+        epoch_data = _with_soft_targets(train, soft_targets, student)
 
     inter = config.intermediate
     log(f"student: {info.num_layers} layers, hidden {info.hidden_size}, from {info.source}"
@@ -401,7 +473,9 @@ def distill(
             teacher_logits = target.logits if loss.needs_teacher else None
         else:
             teacher_logits = batch.get("teacher_logits")
-        if "labelled" in batch:
+        if teacher_logits is None and loss.needs_teacher:  # no targets yet (self-distillation's first epoch)
+            total = loss.hard(out.logits, batch["labels"])
+        elif "labelled" in batch:
             total = _partly_labelled_loss(loss, out.logits, teacher_logits, batch, step, augment_cfg.weight)
         else:
             total = loss(out.logits, teacher_logits, batch["labels"], step)
@@ -413,7 +487,7 @@ def distill(
     extra_params: list[torch.nn.Parameter] = []
     with contextlib.ExitStack() as restore:
         if online_teacher:
-            restore.callback(teacher.model.to, "cpu")
+            restore.callback(teacher_model.to, "cpu")
         if stage is not None:
             stage.to(device)
             extra_params = [p for p in stage.parameters() if p.requires_grad]
@@ -427,7 +501,9 @@ def distill(
     test = evaluate(student, student_splits["test"], card.task_type, device, training.precision)
     student.to("cpu").eval()
     # Student and teacher timed side by side (turn about on the same examples): a fair speed-up on a busy machine.
-    if student_tokenizer is teacher.tokenizer:
+    if teacher is None:
+        latency, teacher_latency = measure_latency_ms(student, student_splits["validation"]), float("nan")
+    elif student_tokenizer is teacher.tokenizer:
         latency, teacher_latency = measure_latencies_ms([student, teacher.model], student_splits["validation"])
     else:
         latency = measure_latency_ms(student, student_splits["validation"])
@@ -439,10 +515,10 @@ def distill(
         metric=card.metric,
         dev=outcome.best_dev,
         test=test,
-        teacher_dev_score=teacher.dev_score,
-        teacher_test_score=teacher.test_score,
+        teacher_dev_score=teacher.dev_score if teacher is not None else float("nan"),
+        teacher_test_score=teacher.test_score if teacher is not None else float("nan"),
         student_params=count_parameters(student),
-        teacher_params=count_parameters(teacher.model),
+        teacher_params=count_parameters(teacher_model) if teacher_model is not None else 0,
         latency_ms=latency,
         teacher_latency_ms=teacher_latency,
         train_seconds=time.perf_counter() - started,

@@ -17,6 +17,7 @@ METRIC_COLUMNS = (
     "student_dev_score", "student_test_score", "teacher_dev_score", "teacher_test_score", "score_retained",
     "student_params", "teacher_params", "latency_ms", "teacher_latency_ms", "train_seconds", "epochs_run",
     "best_epoch", "train_examples", "augment_seconds",
+    "assistant_dev_score", "assistant_test_score", "ensemble_dev_score", "ensemble_test_score",
     "hostname", "cpu_model", "cpu_count", "gpu_model", "gpu_count",
 )
 #: keys every report of a trial carries (set once at its start)

@@ -84,6 +84,11 @@ _BASE = [
     ("best_epoch", pa.int32()),
     ("train_examples", pa.int64()),
     ("augment_seconds", pa.float64()),
+    # scores of the other models a procedure trains (TAKD's assistant, Born-Again's ensemble of generations)
+    ("assistant_dev_score", pa.float64()),
+    ("assistant_test_score", pa.float64()),
+    ("ensemble_dev_score", pa.float64()),
+    ("ensemble_test_score", pa.float64()),
     ("dev_score_history", pa.list_(pa.float64())),
 ]
 

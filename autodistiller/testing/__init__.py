@@ -4,6 +4,6 @@ They exercise the plumbing (config -> student -> loop -> result) without any ass
 the offline suite.
 """
 
-from autodistiller.testing._fixtures import one_torch_thread, tiny_bert, tiny_task, tiny_teacher
+from autodistiller.testing._fixtures import log_result, one_torch_thread, tiny_bert, tiny_task, tiny_teacher
 
-__all__ = ["one_torch_thread", "tiny_bert", "tiny_task", "tiny_teacher"]
+__all__ = ["log_result", "one_torch_thread", "tiny_bert", "tiny_task", "tiny_teacher"]

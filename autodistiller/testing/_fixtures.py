@@ -81,3 +81,16 @@ def tiny_teacher(directory: str | Path, task: Task, **kwargs: Any) -> Any:
                               warmup_ratio=0.0)
     return fine_tune_teacher(task, backbone=str(backbone), training=training,
                              cache_dir=Path(directory) / "cache", log=lambda _: None, **kwargs)
+
+
+def log_result(root: str | Path, result: Any, trial_id: str, *, experiment_id: str = "test") -> None:
+    """Write a :class:`DistillResult` to the meta-dataset at ``root`` as one completed trial row (as a search's
+    logger would)."""
+    import time
+
+    from autodistiller.meta_dataset import trial_row, write_row
+
+    row = trial_row(experiment_id=experiment_id, trial_id=trial_id, config=result.config.to_flat(),
+                    last_result={**result.metrics(), "finished": True}, error=None,
+                    context={"task_family": result.task_family}, ended_at=time.time())
+    write_row(root, result.task_name, row)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import pytest
@@ -11,7 +10,8 @@ import pytest
 from autodistiller import PipelineConfig, distill
 from autodistiller.augment import build_mlm
 from autodistiller.engine import EncodedSplit
-from autodistiller.meta_dataset import load, trial_row, write_row
+from autodistiller.meta_dataset import load
+from autodistiller.testing import log_result
 
 
 @pytest.fixture(scope="module")
@@ -41,10 +41,7 @@ def test_each_policy_distils_trec_and_is_logged(trec, trec_teacher, quick_mlm, t
         result = distill(cfg, trec, trec_teacher, log=lambda _: None)
         assert math.isfinite(result.dev_score) and result.dev_score > 0.1, name
         assert result.augment_seconds > 0 or name in ("mixkd",), name
-        row = trial_row(experiment_id="policies", trial_id=name, config=cfg.to_flat(),
-                        last_result={**result.metrics(), "finished": True}, error=None,
-                        context={"task_family": trec.card.family}, ended_at=time.time())
-        write_row(root, trec.name, row)
+        log_result(root, result, name)
     frame = load(root).set_index("trial_id")
     assert len(frame) == len(runs)
     assert frame.loc["mate", "augment.policy"] == "mate" and frame.loc["mate", "augment.mate_generator_steps"] == 2
