@@ -288,6 +288,8 @@ class TrainingConfig(_Section):
         "auto", "Mixed precision: auto (fp16 autocast on CUDA, fp32 on CPU), fp32, fp16 or bf16.",
         choices=("auto", "fp32", "fp16", "bf16"),
     )
+    compile: bool = _opt(False, "Train through torch.compile(model, dynamic=True). Off by default: on CPU the "
+                         "compile time exceeds the gain for short trials (benchmarks/compile.py).")
 
 
 @dataclass(frozen=True)

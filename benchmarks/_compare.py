@@ -76,6 +76,8 @@ def run(args: argparse.Namespace, variants: Mapping[str, Mapping[str, Any]]) -> 
 
 
 def cell(values: list[float]) -> str:
+    if not values:
+        return "not run"
     mean = statistics.fmean(values)
     std = statistics.stdev(values) if len(values) > 1 else 0.0
     return f"{100 * mean:.1f} ± {100 * std:.1f}"
@@ -96,7 +98,8 @@ def markdown(frame: pd.DataFrame, *, title: str, setup: str, variant_label: str,
         lines += [f"## Student {split} score", "", header, "|" + "---|" * (2 * len(tasks) + 1)]
         for variant in dict.fromkeys(frame["variant"]):
             part = [frame.loc[(frame["task"] == t) & (frame["variant"] == variant)] for t in tasks]
-            cells = [cell(p[split].tolist()) for p in part] + [f"{p['seconds'].mean():.0f}" for p in part]
+            cells = ([cell(p[split].tolist()) for p in part]
+                     + [f"{p['seconds'].mean():.0f}" if len(p) else "" for p in part])
             lines.append(f"| {variant} | " + " | ".join(cells) + " |")
         teacher = [f"{100 * frame.loc[frame['task'] == t, f'teacher_{split}'].iloc[0]:.1f}" for t in tasks]
         lines += ["| *teacher* | " + " | ".join(teacher) + " |" + " |" * len(tasks), ""]

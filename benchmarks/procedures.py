@@ -40,7 +40,8 @@ def cli(argv: list[str] | None = None) -> int:
              f"{args.teacher_examples} examples, 2 epochs); {args.examples} training examples (seeded stratified "
              f"subset), {args.epochs} epochs, lr {args.learning_rate:g}, batch {args.batch_size}, max length "
              f"{args.max_length}; best dev epoch kept. kl: T 2, alpha 0.5; Annealing: tau_max 10; TAKD's assistant "
-             "is distilled with the same settings (cached, so only seed's first run pays for it); teacher-free: "
+             "is distilled with the same settings in each run (the seed is in its cache key), its time included; "
+             "teacher-free: "
              "virtual teacher with correct-class probability 0.9, softened by T 2.")
     main(args, variants, script="benchmarks/procedures.py", title="Training procedures", setup=setup,
          variant_label="procedure", argv=argv)

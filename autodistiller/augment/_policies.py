@@ -22,7 +22,7 @@ A policy is a class with ``uses`` (its ``augment.*`` parameters), ``prepare(cont
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -49,6 +49,8 @@ __all__ = [
 ]
 
 AUGMENT_POLICIES: Registry[type[TrainingPolicy]] = Registry("augment policy")
+#: per-row flag of training rows: False for rows without a gold label (KD loss only); kept on the host
+LABELLED = "host_labelled"
 register_choices("augment policy", AUGMENT_POLICIES, selects="augment.policy")
 
 
@@ -253,27 +255,42 @@ class TextSmoothingPolicy(TrainingPolicy):
         self.mlm_model.requires_grad_(False)
         _check_vocabulary(self.name, context.student, self.mlm_model, "MLM")
 
-    def smoothed(self, input_ids: Tensor, attention_mask: Tensor) -> Tensor:
-        """[B, L, V] smoothed input distributions (padding keeps its one-hot)."""
+    def _mlm_logits(self, input_ids: Tensor, attention_mask: Tensor) -> tuple[Tensor, Tensor]:
         from autodistiller.augment._mlm import masked_logits
 
         chosen = attention_mask.bool()
         with torch.no_grad():
-            logits = masked_logits(self.mlm_model, input_ids, attention_mask, chosen)
-        vocab = logits.shape[-1]
-        out = F.one_hot(input_ids, vocab).float()
+            return masked_logits(self.mlm_model, input_ids, attention_mask, chosen), chosen
+
+    def smoothed(self, input_ids: Tensor, attention_mask: Tensor) -> Tensor:
+        """[B, L, V] smoothed input distributions (padding keeps its one-hot)."""
+        logits, chosen = self._mlm_logits(input_ids, attention_mask)
+        out = F.one_hot(input_ids, logits.shape[-1]).float()
         out[chosen] = smoothed_distribution(input_ids[chosen], logits, self.smoothing_lambda,
                                             self.smoothing_temperature)
         return out
 
+    def smoothed_embeddings(self, models: Sequence[nn.Module], input_ids: Tensor, attention_mask: Tensor
+                            ) -> list[Tensor]:
+        """``smoothed(...) @ E`` for each model's embedding matrix ``E``, without the [B, L, V] tensors:
+        ``lambda * E[t] + (1 - lambda) * softmax(MLM(t) / temp) @ E`` at the real tokens."""
+        logits, chosen = self._mlm_logits(input_ids, attention_mask)
+        probs = F.softmax(logits.float() / self.smoothing_temperature, dim=-1)
+        lam = self.smoothing_lambda
+        out = []
+        for model in models:
+            embeds = _embed(model, input_ids)
+            mixed = lam * embeds[chosen] + (1.0 - lam) * _embed(model, probs)
+            out.append(embeds.masked_scatter(chosen[..., None], mixed.to(embeds.dtype)))
+        return out
+
     def loss(self, model: nn.Module, batch: dict[str, Tensor], logits: Tensor, teacher_logits: Tensor | None,
              base: Tensor, step: StepInfo) -> Tensor:
-        dist = self.smoothed(batch["input_ids"], batch["attention_mask"])
-        student_logits = _forward_embeds(model, batch, _embed(model, dist))
-        teacher = self.context.teacher
-        target = None
-        if teacher is not None and self.context.loss.needs_teacher:
-            target = _teacher_logits(teacher, batch, _embed(teacher, dist))
+        teacher = self.context.teacher if self.context.loss.needs_teacher else None
+        embeds = self.smoothed_embeddings([model] if teacher is None else [model, teacher], batch["input_ids"],
+                                          batch["attention_mask"])
+        student_logits = _forward_embeds(model, batch, embeds[0])
+        target = _teacher_logits(teacher, batch, embeds[1]) if teacher is not None else None
         return base + self.weight * self.context.loss(student_logits, target, batch["labels"], step)
 
 
@@ -318,13 +335,12 @@ class MATEPolicy(TrainingPolicy):
         eligible = attention_mask.bool() & ~torch.isin(input_ids, self.special)
         draw = torch.rand(input_ids.shape, generator=self.rng, device=input_ids.device) < self.mate_mask_p
         chosen = eligible & draw
-        # rows where the draw picked nothing get their likeliest eligible token so every example is perturbed
+        # rows where the draw picked nothing get one random eligible token, so every example is perturbed
+        # (computed for every row and masked: no data-dependent branch, no host-device sync)
         empty = ~chosen.any(dim=1) & eligible.any(dim=1)
-        if empty.any():
-            scores = torch.rand(input_ids.shape, generator=self.rng, device=input_ids.device) * eligible
-            pick = F.one_hot(scores.argmax(dim=1), input_ids.shape[1]).bool()
-            chosen = chosen | (pick & empty[:, None])
-        return chosen
+        scores = torch.rand(input_ids.shape, generator=self.rng, device=input_ids.device) * eligible
+        pick = F.one_hot(scores.argmax(dim=1), input_ids.shape[1]).bool()
+        return chosen | (pick & empty[:, None])
 
     def perturb(self, input_ids: Tensor, attention_mask: Tensor, chosen: Tensor) -> Tensor:
         """[n_chosen, V] straight-through one-hot replacements for the ``chosen`` positions."""
@@ -439,5 +455,5 @@ class MinimaxKNNPolicy(TrainingPolicy):
         rows = np.take_along_axis(self.neighbours, hardest, axis=1).reshape(-1)
         self.last_divergence = float(np.take_along_axis(per_example, hardest, axis=1).mean())
         return (self.candidates.subset(rows).with_extra("teacher_logits", self.candidate_teacher[rows])
-                .with_extra("labelled", np.zeros(len(rows), dtype=np.bool_)))
+                .with_extra(LABELLED, np.zeros(len(rows), dtype=np.bool_)))
 

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from autodistiller.augment import augmented_copies, build_pipeline
-from autodistiller.augment._policies import PolicyContext, TrainingPolicy, build_policy
+from autodistiller.augment._policies import LABELLED, PolicyContext, TrainingPolicy, build_policy
 from autodistiller.config import PipelineConfig
 from autodistiller.engine._callbacks import EpochCallback
 from autodistiller.engine._data import EncodedSplit, encode_rows, encode_splits, subset_indices
@@ -243,8 +243,8 @@ class _EpochData:
     def _prepare(self, part: EncodedSplit, group: np.ndarray) -> EncodedSplit:
         if self.grouped:
             part = part.with_extra("group", group)
-        if self.with_labelled and "labelled" not in part.extras:
-            part = part.with_extra("labelled", np.ones(len(part), dtype=np.bool_))
+        if self.with_labelled and LABELLED not in part.extras:
+            part = part.with_extra(LABELLED, np.ones(len(part), dtype=np.bool_))
         return part
 
     def __call__(self, epoch: int) -> EncodedSplit:
@@ -268,17 +268,20 @@ def _partly_labelled_loss(loss: Any, logits: torch.Tensor, teacher_logits: torch
                           batch: dict[str, torch.Tensor], step: StepInfo, weight: float) -> torch.Tensor:
     """The configured loss on rows with a gold label, its teacher term alone (times ``weight``) on the others;
     each part weighted by its share of the batch so the scale matches an all-labelled batch."""
-    labelled = batch["labelled"].bool()
-    n = float(len(labelled))
+    host = batch[LABELLED].numpy()  # on the host: row indices without a device sync (boolean masks would sync)
+    n = float(len(host))
+    device = logits.device
+    rows = torch.from_numpy(np.flatnonzero(host)).to(device, non_blocking=True)
+    others = torch.from_numpy(np.flatnonzero(~host)).to(device, non_blocking=True)
     total = logits.new_zeros((), dtype=torch.float32)
-    count = int(labelled.sum())
-    if count:
-        part_teacher = teacher_logits[labelled] if teacher_logits is not None else None
-        total = total + loss(logits[labelled], part_teacher, batch["labels"][labelled], step) * (count / n)
-    if count < n and teacher_logits is not None:
-        soft = loss.soft_term(logits[~labelled], teacher_logits[~labelled], step)
+    if len(rows):
+        part_teacher = teacher_logits.index_select(0, rows) if teacher_logits is not None else None
+        total = total + loss(logits.index_select(0, rows), part_teacher, batch["labels"].index_select(0, rows),
+                             step) * (len(rows) / n)
+    if len(others) and teacher_logits is not None:
+        soft = loss.soft_term(logits.index_select(0, others), teacher_logits.index_select(0, others), step)
         if soft is not None:
-            total = total + weight * soft * ((n - count) / n)
+            total = total + weight * soft * (len(others) / n)
     return total
 
 
@@ -475,7 +478,7 @@ def distill_once(
             teacher_logits = batch.get("teacher_logits")
         if teacher_logits is None and loss.needs_teacher:  # no targets yet (self-distillation's first epoch)
             total = loss.hard(out.logits, batch["labels"])
-        elif "labelled" in batch:
+        elif LABELLED in batch:
             total = _partly_labelled_loss(loss, out.logits, teacher_logits, batch, step, augment_cfg.weight)
         else:
             total = loss(out.logits, teacher_logits, batch["labels"], step)

@@ -119,6 +119,8 @@ def train_model(
     total_steps = steps_per_epoch * cfg.epochs
     scheduler = _linear_schedule(optimizer, int(cfg.warmup_ratio * total_steps), total_steps)
 
+    # dynamic=True: length-bucketed batches change shape every step; one graph serves them all
+    step_model = torch.compile(model, dynamic=True) if cfg.compile else model
     outcome = TrainOutcome()
     best_score = -np.inf
     best_state: dict[str, Any] | None = None
@@ -139,7 +141,7 @@ def train_model(
                      for k, v in batch_cpu.items()}
             info = StepInfo(step=step, total_steps=total_steps, epoch=epoch, num_epochs=cfg.epochs)
             with autocast(device, dtype):
-                loss = compute_loss(model, batch, info)
+                loss = compute_loss(step_model, batch, info)
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             if cfg.max_grad_norm > 0:

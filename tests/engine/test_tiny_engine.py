@@ -40,6 +40,19 @@ def test_same_seed_same_result(tiny_task, tiny_teacher):
     assert a.history[0]["train_loss"] == b.history[0]["train_loss"]
 
 
+@pytest.mark.parametrize("augment", [{"augment.policy": "mixkd", "augment.pipeline": "random"},
+                                     {"procedure.kind": "self_distill"}])
+def test_same_seed_same_result_with_augmentation_and_procedures(tiny_task, tiny_teacher, augment, tmp_path):
+    cfg = PipelineConfig.from_flat({**FAST, "training.epochs": 2, "augment.aug_p": 0.3, **augment})
+    teacher = None if "procedure.kind" in augment else tiny_teacher
+    student = {"student.model": str(tiny_teacher.path)} if teacher is None else {}
+    cfg = cfg.replace(**student)
+    runs = [distill(cfg, tiny_task, teacher, cache_dir=tmp_path, log=lambda _: None) for _ in range(2)]
+    assert [h["train_loss"] for h in runs[0].history] == [h["train_loss"] for h in runs[1].history]
+    other = distill(cfg.replace(**{"training.seed": 7}), tiny_task, teacher, cache_dir=tmp_path, log=lambda _: None)
+    assert other.history[0]["train_loss"] != runs[0].history[0]["train_loss"]
+
+
 def test_callback_can_stop_training_and_early_stopping(tiny_task, tiny_teacher):
     cfg = PipelineConfig.from_flat({**FAST, "training.epochs": 5})
     result = distill(cfg, tiny_task, tiny_teacher, callbacks=[lambda r: r.epoch >= 2], log=lambda _: None)
