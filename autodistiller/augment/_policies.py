@@ -67,10 +67,17 @@ class PolicyContext:
     is_regression: bool
     cache_dir: Any = None
     log: Callable[[str], None] = print
-    #: the training texts and labels the policy may retrieve for (minimax_knn), and how to encode new texts
-    train_texts: list[str] | None = None
+    #: the training subset (rows of the task's train split) a policy may retrieve for (minimax_knn), how to
+    #: encode new texts, and the teacher's logits on encoded rows
+    task: Any = None
+    rows: np.ndarray | None = None
     encode: Callable[[list[str]], Any] | None = None
     teacher_logits: Callable[[Any], np.ndarray] | None = None
+
+    def train_texts(self) -> list[str]:
+        """The texts of the training subset (read only by the policies that need them)."""
+        texts = np.asarray(self.task.splits["train"]["text"], dtype=object)
+        return [str(t) for t in (texts if self.rows is None else texts[self.rows])]
 
 
 class TrainingPolicy:
@@ -81,8 +88,11 @@ class TrainingPolicy:
     needs_online_teacher: ClassVar[bool] = False
     #: the policy needs soft targets (a KD loss): its samples have no gold label
     needs_teacher: ClassVar[bool] = False
-    #: teacher and student must share the token vocabulary (inputs are mixed or rewritten in embedding space)
+    #: teacher and student must read the same tokens (inputs mixed or rewritten in embedding space, or new
+    #: rows the teacher scores in the student's tokenization)
     needs_shared_vocabulary: ClassVar[bool] = False
+    #: the policy adds training rows each epoch (:meth:`epoch_rows`), some without a gold label
+    adds_rows: ClassVar[bool] = False
     #: the masked LM of text_smoothing and mate (empty: the built MiniLM MLM asset)
     mlm: str = ""
 
@@ -93,6 +103,9 @@ class TrainingPolicy:
     @property
     def name(self) -> str:
         return next((n for n, c in AUGMENT_POLICIES.items() if c is type(self)), type(self).__name__)
+
+    def check_task(self, card: Any) -> None:
+        """Refuse a task the policy cannot serve (called before any model loads)."""
 
     def prepare(self, context: PolicyContext) -> None:
         self.context = context
@@ -416,22 +429,29 @@ class MinimaxKNNPolicy(TrainingPolicy):
 
     uses = ("knn_k", "knn_keep", "knn_method", "weight")
     needs_teacher = True
+    needs_shared_vocabulary = True
+    adds_rows = True
     knn_k: int
     knn_keep: int
     knn_method: str
     weight: float
 
+    def check_task(self, card: Any) -> None:
+        if card.has_pair:
+            raise ConfigError(f"augment.policy='minimax_knn' retrieves single sentences; task {card.name!r} has "
+                              "text pairs. Use another policy for pair tasks.")
+
     def prepare(self, context: PolicyContext) -> None:
         from autodistiller.augment._pool import nearest_neighbours, unlabelled_pool
 
         super().prepare(context)
-        if context.train_texts is None or context.encode is None or context.teacher_logits is None:
+        if context.task is None or context.encode is None or context.teacher_logits is None:
             raise ConfigError("minimax_knn needs the training texts, an encoder and the teacher's logits.")
         pool = unlabelled_pool(context.cache_dir)
         encoder = None
         if self.knn_method == "embedding":
             encoder = (context.teacher, context.tokenizer)
-        found = nearest_neighbours(context.train_texts, pool, self.knn_k, self.knn_method, encoder=encoder)
+        found = nearest_neighbours(context.train_texts(), pool, self.knn_k, self.knn_method, encoder=encoder)
         candidates, inverse = np.unique(found.indices, return_inverse=True)
         self.neighbours = inverse.reshape(found.indices.shape)  # [examples, K] rows of the candidate split
         texts = [pool[int(i)]["text"] for i in candidates]

@@ -27,7 +27,8 @@ class EncodedSplit:
 
     @classmethod
     def from_dataset(cls, dataset: Any, pad_token_id: int) -> EncodedSplit:
-        columns = dataset.column_names
+        """From tokenized columns: a ``datasets.Dataset`` or a mapping (a tokenizer's output plus ``labels``)."""
+        columns = dataset.column_names if hasattr(dataset, "column_names") else list(dataset.keys())
         token_types = list(dataset["token_type_ids"]) if "token_type_ids" in columns else None
         return cls(
             input_ids=[np.asarray(ids, dtype=np.int64) for ids in dataset["input_ids"]],
@@ -144,22 +145,20 @@ def encode_splits(task: Any, tokenizer: Any, max_length: int) -> dict[str, Encod
     """Every split of ``task`` tokenized with ``tokenizer`` (cached by ``datasets``), ready for batching."""
     from autodistiller.tasks import encode_task
 
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    pad = _pad_id(tokenizer)
     return {name: EncodedSplit.from_dataset(data, pad) for name, data in encode_task(task, tokenizer, max_length).items()}
+
+
+def _pad_id(tokenizer: Any) -> int:
+    return tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
 
 
 def encode_rows(texts: list[str], tokenizer: Any, max_length: int, *, labels: np.ndarray | None = None,
                 text_pairs: list[str] | None = None) -> EncodedSplit:
     """New texts (augmented copies, retrieved sentences) tokenized like a task split."""
-    enc = tokenizer(texts, text_pairs, truncation=True, max_length=max_length)
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    types = enc.get("token_type_ids")
-    return EncodedSplit(
-        input_ids=[np.asarray(ids, dtype=np.int64) for ids in enc["input_ids"]],
-        labels=np.zeros(len(texts), dtype=np.int64) if labels is None else np.asarray(labels),
-        pad_token_id=pad,
-        token_type_ids=[np.asarray(t, dtype=np.int64) for t in types] if types is not None else None,
-    )
+    enc = dict(tokenizer(texts, text_pairs, truncation=True, max_length=max_length))
+    enc["labels"] = np.zeros(len(texts), dtype=np.int64) if labels is None else np.asarray(labels)
+    return EncodedSplit.from_dataset(enc, _pad_id(tokenizer))
 
 
 def subset_indices(labels: np.ndarray, size: int, *, seed: int, classification: bool) -> np.ndarray:

@@ -171,13 +171,11 @@ _SOURCE_INDEX = HOST_PREFIX + "source_index"
 
 def _check_augmentation(config: PipelineConfig, policy: TrainingPolicy, loss: Any, card: Any) -> None:
     """Combinations that cannot work fail here, before any model is loaded."""
-    name = policy.name
     if policy.needs_teacher and not loss.needs_teacher:
-        raise ConfigError(f"augment.policy={name!r} trains on samples without a gold label, which only a teacher can "
-                          f"score; loss.kind={config.loss.kind!r} has no teacher term. Use kl, mse or annealing.")
-    if name == "minimax_knn" and card.has_pair:
-        raise ConfigError(f"augment.policy='minimax_knn' retrieves single sentences; task {card.name!r} has text "
-                          "pairs. Use another policy for pair tasks.")
+        raise ConfigError(f"augment.policy={policy.name!r} trains on samples without a gold label, which only a "
+                          f"teacher can score; loss.kind={config.loss.kind!r} has no teacher term. Use kl, mse or "
+                          "annealing.")
+    policy.check_task(card)
 
 
 def _augmented_rows(task: Task, cfg: Any, keep: np.ndarray, training: Any, student_tokenizer: Any,
@@ -186,8 +184,9 @@ def _augmented_rows(task: Task, cfg: Any, keep: np.ndarray, training: Any, stude
     """Every epoch's augmented copies of the training rows, tokenized, with the teacher's logits when the loss
     reads cached logits. Generated once per (task, pipeline, parameters, copies, seed) and cached on disk."""
     options: dict[str, dict[str, Any]] = {
-        "contextual": {"mlm": cfg.mlm or None, "cache_dir": cache_dir, "max_length": training.max_length}}
-    options["back_translation"] = {"max_length": training.max_length}  # no use translating what is truncated
+        "contextual": {"mlm": cfg.mlm or None, "cache_dir": cache_dir, "max_length": training.max_length},
+        "back_translation": {"max_length": training.max_length},  # no use translating what is truncated
+    }
     if cfg.translators:
         to_pivot, from_pivot = (name.strip() for name in cfg.translators.split(","))
         options["back_translation"].update(to_pivot=to_pivot, from_pivot=from_pivot)
@@ -236,7 +235,7 @@ class _EpochData:
         self.per_epoch = cfg.copies * cfg.repeated_aug
         self.grouped = cfg.repeated_aug > 1
         self.policy, self.student = policy, student
-        self.with_labelled = policy.name == "minimax_knn"
+        self.with_labelled = policy.adds_rows
         self.train = self._prepare(train, np.arange(len(train)))
         self.copies = copies
 
@@ -386,8 +385,12 @@ def distill_once(
     train = student_splits["train"]
     student, info = build_student(config.student, source, source_name=source_name)
     stage = build_intermediate(config.intermediate, student, teacher_model) if teacher is not None else None
-    shared_tokens = student_tokenizer is teacher_tokenizer or _same_tokens(train, teacher_train)
-    if policy.name != "none" and not shared_tokens:
+    # Only the intermediate stage and some policies need the student to read the teacher's tokens; prediction-
+    # layer KD pairs examples, not tokens (so it keeps the full-split teacher cache with another tokenizer).
+    needs_teacher_tokens = stage is not None or policy.needs_shared_vocabulary
+    shared_tokens = (not needs_teacher_tokens or student_tokenizer is teacher_tokenizer
+                     or _same_tokens(train, teacher_train))
+    if policy.needs_shared_vocabulary and not shared_tokens:
         raise ConfigError(f"augment.policy={policy.name!r} feeds teacher and student the same tokens, but the student "
                           f"({config.student.model}) tokenizes differently from the teacher; build the student from "
                           "the teacher (student.model empty) or use augment.policy=none.")
@@ -398,7 +401,7 @@ def distill_once(
     if stage is not None and augment_cfg.augments_inputs and not shared_tokens:
         raise ConfigError("augmented copies with an intermediate objective need a student that shares the "
                           "teacher's tokenizer (the teacher runs online on the copies).")
-    adds_rows = augment_cfg.augments_inputs or policy.name == "minimax_knn"
+    adds_rows = augment_cfg.augments_inputs or policy.adds_rows
 
     # The teacher's outputs on the training split are the same in every trial: read them from the shared cache
     # (computed once); without it (disabled, or too large) the teacher runs here or online each step. With an
@@ -439,7 +442,7 @@ def distill_once(
     context = PolicyContext(
         loss=loss, teacher=teacher_model, student=student, tokenizer=student_tokenizer, device=device,
         seed=training.seed, is_regression=card.is_regression, cache_dir=cache_dir, log=log,
-        train_texts=[str(t) for t in np.asarray(task.splits["train"]["text"], dtype=object)[keep]],
+        task=task, rows=keep,
         encode=lambda texts: encode_rows(texts, student_tokenizer, training.max_length),
         teacher_logits=teacher_logits_of)
     if online_teacher:

@@ -10,6 +10,7 @@ from autodistiller.models._teacher import (
     fine_tune_teacher,
     load_classifier,
     load_teacher,
+    save_teacher,
     teacher_key,
 )
 
@@ -28,6 +29,7 @@ __all__ = [
     "model_identity",
     "model_inputs",
     "resolve_model_path",
+    "save_teacher",
     "select_teacher_layers",
     "teacher_key",
 ]

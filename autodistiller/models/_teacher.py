@@ -25,7 +25,8 @@ from autodistiller.models._backbone import (
 )
 from autodistiller.tasks import Task
 
-__all__ = ["Teacher", "TEACHER_TRAINING", "fine_tune_teacher", "load_teacher", "teacher_key", "load_classifier"]
+__all__ = ["Teacher", "TEACHER_TRAINING", "fine_tune_teacher", "load_teacher", "save_teacher", "teacher_key",
+           "load_classifier"]
 
 #: default fine-tuning of the teacher (3 epochs, best dev epoch kept)
 TEACHER_TRAINING = TrainingConfig(epochs=3, batch_size=32, learning_rate=5e-5, max_length=128, seed=42)
@@ -93,6 +94,29 @@ def teacher_key(backbone_identity: str, task_fingerprint: str, training: Trainin
     payload = json.dumps({"backbone": backbone_identity, "task": task_fingerprint,
                           "training": {k: v for k, v in training.__dict__.items()}}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def save_teacher(teacher: Teacher, directory: Path, extra: dict[str, Any] | None = None, *,
+                 replace: bool = False) -> None:
+    """Write ``teacher`` as a teacher directory (what :func:`load_teacher` reads), atomically: model, tokenizer,
+    then ``teacher.json`` (with ``extra`` keys), renamed into place. An existing ``directory`` is replaced with
+    ``replace``; otherwise it is kept (another process saved the same teacher first)."""
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=directory.parent))
+    try:
+        teacher.model.save_pretrained(tmp)
+        teacher.tokenizer.save_pretrained(tmp)
+        meta = {"backbone": teacher.backbone, "task": teacher.task_name, "key": teacher.key,
+                "training": teacher.training.__dict__, "metrics": teacher.metrics, **(extra or {})}
+        (tmp / _META).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")  # last: complete
+        if directory.exists():
+            if not replace:
+                return
+            shutil.rmtree(directory)
+        os.replace(tmp, directory)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def load_teacher(path: str | os.PathLike[str]) -> Teacher:
@@ -188,21 +212,10 @@ def fine_tune_teacher(
         "latency_ms": measure_latency_ms(model, splits["validation"], "cpu"),
     }
     model.to("cpu").eval()
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=directory.parent))
-    try:
-        model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        meta = {"backbone": backbone, "backbone_path": resolved, "task": task.name, "key": key,
-                "task_fingerprint": fingerprint, "training": training.__dict__, "metrics": metrics}
-        (tmp / _META).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-        if directory.exists():  # forced rebuild, or another process won the race: replace it whole
-            shutil.rmtree(directory)
-        os.replace(tmp, directory)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+    teacher = Teacher(model=model, tokenizer=tokenizer, backbone=backbone, task_name=task.name, training=training,
+                      metrics=metrics, path=directory, key=key)
+    # a forced rebuild, or another process that won the race: replace the directory whole
+    save_teacher(teacher, directory, {"backbone_path": resolved, "task_fingerprint": fingerprint}, replace=True)
     log(f"teacher: dev {task.card.metric} {metrics['dev_score']:.4f}, test {metrics['test_score']:.4f} "
         f"-> {directory}")
-    return Teacher(model=model, tokenizer=tokenizer, backbone=backbone, task_name=task.name, training=training,
-                   metrics=metrics, path=directory, key=key)
+    return teacher

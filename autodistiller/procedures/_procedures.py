@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -23,7 +18,14 @@ from autodistiller.engine._device import select_device
 from autodistiller.engine._distill import DistillResult, distill_once
 from autodistiller.engine._loop import predict_logits
 from autodistiller.errors import ConfigError
-from autodistiller.models import Teacher, load_classifier, load_teacher, resolve_model_path
+from autodistiller.models import (
+    Teacher,
+    count_parameters,
+    load_classifier,
+    load_teacher,
+    resolve_model_path,
+    save_teacher,
+)
 from autodistiller.tasks import Task, compute_metrics
 
 __all__ = ["PROCEDURES", "Procedure", "assistant_key", "run_procedure", "virtual_teacher_logits"]
@@ -32,7 +34,7 @@ PROCEDURES: Registry[type[Procedure]] = Registry("procedure")
 register_choices("procedure", PROCEDURES, selects="procedure.kind")
 
 _ASSISTANTS = "assistants"
-_TEACHER_META = "teacher.json"
+_TEACHER_META = "teacher.json"  # written last by save_teacher: a complete directory
 
 
 class Procedure:
@@ -89,22 +91,6 @@ def _as_teacher(result: DistillResult, task: Task, base: Teacher, key: str) -> T
                             "latency_ms": result.latency_ms})
 
 
-def _save_teacher(teacher: Teacher, directory: Path, extra: dict[str, Any]) -> None:
-    """Write ``teacher`` as a teacher directory (what :func:`load_teacher` reads), atomically."""
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=directory.parent))
-    try:
-        teacher.model.save_pretrained(tmp)
-        teacher.tokenizer.save_pretrained(tmp)
-        meta = {"backbone": teacher.backbone, "task": teacher.task_name, "key": teacher.key,
-                "training": teacher.training.__dict__, "metrics": teacher.metrics, **extra}
-        (tmp / _TEACHER_META).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")  # last: complete
-        with contextlib.suppress(OSError):  # another trial saved the same assistant first: keep theirs
-            os.replace(tmp, directory)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
 @PROCEDURES.register("takd")
 class TeacherAssistant(Procedure):
     """Teacher -> assistant (``assistant_layers`` layers) -> student; the assistant is cached across trials."""
@@ -123,8 +109,8 @@ class TeacherAssistant(Procedure):
         quiet = {**kwargs, "callbacks": ()}  # epoch callbacks (Ray reports) belong to the student's run
         result = distill_once(_assistant_config(config), task, teacher, **quiet)
         assistant = _as_teacher(result, task, teacher, key)
-        _save_teacher(assistant, directory, {"teacher_key": teacher.key, "assistant_layers":
-                                             config.procedure.assistant_layers})
+        save_teacher(assistant, directory, {"teacher_key": teacher.key,
+                                            "assistant_layers": config.procedure.assistant_layers})
         return load_teacher(directory), False
 
     def run(self, config: PipelineConfig, task: Task, teacher: Teacher | None, **kwargs: Any) -> DistillResult:
@@ -140,7 +126,7 @@ class TeacherAssistant(Procedure):
                                    assistant_cached=float(cached))
         # scores and speed-up are reported against the real teacher, as in every other procedure
         result.teacher_dev_score, result.teacher_test_score = teacher.dev_score, teacher.test_score
-        result.teacher_params = sum(p.numel() for p in teacher.model.parameters())
+        result.teacher_params = count_parameters(teacher.model)
         result.teacher_latency_ms = float(teacher.metrics.get("latency_ms", result.teacher_latency_ms))
         return result
 
@@ -154,8 +140,7 @@ def ensemble_metrics(models: Sequence[Any], split: EncodedSplit, task_type: str,
     outputs = [predict_logits(model, split, device) for model in models]
     if task_type == "regression":
         return compute_metrics(task_type, np.mean(outputs, axis=0), split.labels)
-    probs = np.mean([np.exp(o - o.max(-1, keepdims=True)) / np.exp(o - o.max(-1, keepdims=True)).sum(-1,
-                     keepdims=True) for o in outputs], axis=0)
+    probs = np.mean([torch.from_numpy(o).softmax(-1).numpy() for o in outputs], axis=0)
     return compute_metrics(task_type, np.log(np.clip(probs, 1e-12, None)), split.labels)
 
 
