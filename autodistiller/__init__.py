@@ -1,21 +1,23 @@
 """AutoDistiller: search the knowledge-distillation pipeline space for NLP models.
 
-Importing the package fills every registry (the vocabulary of the YAML search spaces).
+Importing the package fills every registry (the vocabulary of the YAML search spaces): each stage package
+registers its options into :mod:`autodistiller.registries` when it is imported, here.
 """
 
 from autodistiller import (
+    augment,  # noqa: F401  (registers augmenters and augmentation policies)
     intermediate,  # noqa: F401  (registers objectives, layer mappings, MI critics)
     meta_dataset,
     prediction,  # noqa: F401  (registers the prediction losses)
+    procedures,  # noqa: F401  (registers the training procedures)
 )
+from autodistiller._version import __version__
 from autodistiller.config import IntermediateConfig, LossConfig, PipelineConfig, StudentConfig, TrainingConfig
-from autodistiller.engine import DistillResult, EpochReport, distill
+from autodistiller.engine import DistillResult, EpochReport, Plan, distill, fine_tune_teacher
 from autodistiller.errors import AssetError, AutoDistillerError, ConfigError, TaskError, UnknownOptionError
-from autodistiller.models import Teacher, build_student, fine_tune_teacher, load_teacher
+from autodistiller.models import Teacher, build_student, load_teacher
 from autodistiller.searcher import SearchSpace, load_space, search
 from autodistiller.tasks import Task, TaskCard, TaskSpec, load_task
-
-__version__ = "0.1.0"
 
 __all__ = [
     "AssetError",
@@ -26,6 +28,7 @@ __all__ = [
     "IntermediateConfig",
     "LossConfig",
     "PipelineConfig",
+    "Plan",
     "StudentConfig",
     "Task",
     "TaskCard",

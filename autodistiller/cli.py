@@ -141,12 +141,28 @@ def _teacher_training(args: argparse.Namespace) -> Any:
 
 
 def _teacher(args: argparse.Namespace, task: Any) -> Any:
-    from autodistiller.models import fine_tune_teacher, load_teacher
+    from autodistiller.engine import fine_tune_teacher
+    from autodistiller.models import load_teacher
 
     if args.teacher_dir:
         return load_teacher(args.teacher_dir)
     return fine_tune_teacher(task, backbone=args.backbone, training=_teacher_training(args),
                              cache_dir=args.cache_dir, force=args.force_teacher, device=args.device)
+
+
+def resume_command(experiment_path: str, argv: Sequence[str] | None = None) -> str:
+    """The command that resumes the interrupted search: this command line with ``--resume`` and the
+    experiment's ``--name`` and ``--storage`` (added where the user let them default)."""
+    import shlex
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    storage, _, name = experiment_path.rstrip("/").rpartition("/")
+    for flag, value in (("--name", name), ("--storage", storage)):
+        if not any(a == flag or a.startswith(flag + "=") for a in args):
+            args += [flag, value]
+    if "--resume" not in args:
+        args.append("--resume")
+    return shlex.join(["autodistiller", *args])
 
 
 def parse_overrides(pairs: Sequence[str]) -> dict[str, Any]:
@@ -197,7 +213,7 @@ def _cmd_distill(args: argparse.Namespace) -> int:
     if args.overrides:
         config = config.replace(**parse_overrides(args.overrides))
     task = _task_spec(args).load(args.cache_dir)
-    from autodistiller.procedures import PROCEDURES
+    from autodistiller.registries import PROCEDURES
 
     # the teacher-free procedures never load (or fine-tune) a teacher
     teacher = _teacher(args, task) if PROCEDURES.get(config.procedure.kind).needs_teacher else None
@@ -223,13 +239,24 @@ def _cmd_search(args: argparse.Namespace) -> int:
     else:
         teacher_training = _teacher_training(args)
     kwargs = {"teacher_training": teacher_training} if teacher_training is not None else {}
-    outcome = search(
-        task, space, trials=args.trials, time_budget=args.time_budget, storage=args.storage, name=args.name,
-        resume=args.resume, address=args.address, max_concurrent=args.max_concurrent,
-        cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial, seed=args.seed,
-        scheduler=args.scheduler, sampler=args.sampler, teacher=teacher, backbone=args.backbone,
-        meta_dataset_path=args.meta_dataset, cache_dir=args.cache_dir, save_students=not args.no_save_students, **kwargs,
-    )
+    from autodistiller.searcher import SearchInterrupted
+
+    try:
+        outcome = search(
+            task, space, trials=args.trials, time_budget=args.time_budget, storage=args.storage, name=args.name,
+            resume=args.resume, address=args.address, max_concurrent=args.max_concurrent,
+            cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial, seed=args.seed,
+            scheduler=args.scheduler, sampler=args.sampler, teacher=teacher, backbone=args.backbone,
+            meta_dataset_path=args.meta_dataset, cache_dir=args.cache_dir,
+            save_students=not args.no_save_students, **kwargs,
+        )
+    except SearchInterrupted as stopped:
+        frame = stopped.outcome.trials if stopped.outcome is not None else None
+        counts = frame["status"].value_counts().to_dict() if frame is not None and len(frame) else {}
+        print(f"\nerror: {stopped}\n{len(frame) if frame is not None else 0} trials logged ({counts}); the "
+              f"interrupted ones are re-run on resume. Resume with:\n  {resume_command(stopped.experiment_path)}",
+              file=sys.stderr)
+        return stopped.exit_code
     frame = outcome.trials
     counts = frame["status"].value_counts().to_dict() if len(frame) else {}
     print(f"\n{len(frame)} trials logged to {outcome.meta_dataset} ({counts})")
@@ -280,7 +307,7 @@ def _markdown(frame: Any) -> str:
 
 def _cmd_trials(args: argparse.Namespace) -> int:
     from autodistiller import meta_dataset
-    from autodistiller.searcher._tuner import default_storage
+    from autodistiller.searcher import default_storage
 
     root = args.meta_dataset or f"{default_storage()}/meta_dataset"
     if not meta_dataset.list_files(root):

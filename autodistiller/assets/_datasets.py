@@ -19,11 +19,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from autodistiller._registry import Registry
 from autodistiller.assets._archive import Archive
 from autodistiller.assets._packages import get_package
 from autodistiller.errors import AssetError
-from autodistiller.tasks._card import SPLITS, TaskCard
+from autodistiller.registries import Registry
+from autodistiller.task_card import SPLITS, TaskCard
 
 __all__ = [
     "BuiltTask",

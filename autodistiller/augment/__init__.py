@@ -38,6 +38,7 @@ from autodistiller.augment._mlm import (
 from autodistiller.augment._pipeline import AugmentationPipeline, build_pipeline, ordered_pipelines
 from autodistiller.augment._policies import (
     AUGMENT_POLICIES,
+    LABELLED,
     PolicyContext,
     TrainingPolicy,
     build_policy,
@@ -53,6 +54,7 @@ __all__ = [
     "AUGMENT_POLICIES",
     "AUGMENTED_DIRNAME",
     "AUGMENTERS",
+    "LABELLED",
     "AugmentationPipeline",
     "Augmenter",
     "BackTranslationAugmenter",

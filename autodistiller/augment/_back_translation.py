@@ -32,7 +32,7 @@ def load_translator(name_or_path: str, device: str | None = None) -> tuple[Any, 
     """``(MarianMTModel, tokenizer)`` in eval mode from a Hub id or a local directory."""
     from transformers import AutoTokenizer, MarianMTModel, MarianTokenizer
 
-    from autodistiller.models._backbone import quiet_transformers
+    from autodistiller.models import quiet_transformers
 
     quiet_transformers()
     path = Path(name_or_path).expanduser()
@@ -56,6 +56,7 @@ class BackTranslationAugmenter(Augmenter):
     """
 
     uses = ()
+    reads = (*Augmenter.reads, "translators")
 
     def __init__(self, *, to_pivot: str = "Helsinki-NLP/opus-mt-en-fr", from_pivot: str = "Helsinki-NLP/opus-mt-fr-en",
                  num_beams: int = 1, do_sample: bool = False, top_p: float = 0.9, max_length: int = 128,

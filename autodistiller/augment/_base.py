@@ -23,9 +23,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from autodistiller._registry import Registry
-from autodistiller.config import register_choices
 from autodistiller.errors import ConfigError
+from autodistiller.registries import AUGMENTERS
 
 __all__ = [
     "AUGMENTERS",
@@ -37,8 +36,6 @@ __all__ = [
     "split_affixes",
 ]
 
-AUGMENTERS: Registry[type[Augmenter]] = Registry("augmenter")
-register_choices("augmenter", AUGMENTERS)  # the vocabulary of augment.pipeline
 
 # Common English function words (articles, pronouns, auxiliaries, prepositions, conjunctions): replacing one
 # changes the grammar more than the meaning, so EDA's synonym step and the contextual augmenter skip them.
@@ -102,10 +99,13 @@ class Augmenter(ABC):
     """Base class: ``__call__(texts, rng) -> texts`` of the same length; labels are never touched.
 
     ``uses`` names the ``augment.*`` parameters the augmenter reads (its ``__init__`` keywords of the same
-    names); other keywords (resources, batch sizes, devices) are options that are not searched.
+    names); other keywords (resources, batch sizes, devices) are options that are not searched. ``reads``
+    names the ``augment.*`` parameters the engine reads when the augmenter is in the pipeline (how many copies
+    it adds each epoch, its model resources).
     """
 
     uses: ClassVar[tuple[str, ...]] = ()
+    reads: ClassVar[tuple[str, ...]] = ("copies", "repeated_aug")
 
     @abstractmethod
     def __call__(self, texts: Sequence[str], rng: np.random.Generator) -> list[str]:

@@ -46,6 +46,7 @@ class ContextualAugmenter(Augmenter):
     """
 
     uses = ("aug_p", "contextual_top_k")
+    reads = (*Augmenter.reads, "mlm")
 
     def __init__(self, aug_p: float = 0.4, contextual_top_k: int = 15, *, mlm: Any = None, glove: Any = None,
                  cache_dir: str | os.PathLike[str] | None = None, batch_size: int = 32, max_length: int = 128,
@@ -78,7 +79,7 @@ class ContextualAugmenter(Augmenter):
 
     def _mlm_identity(self) -> str:
         from autodistiller.augment._mlm import default_mlm_name, mlm_dir
-        from autodistiller.models._backbone import model_identity
+        from autodistiller.models import model_identity
 
         if isinstance(self.mlm, tuple):
             model = self.mlm[0]

@@ -37,6 +37,7 @@ class NoAugmenter(Augmenter):
     """The identity: returns the texts unchanged (the ``augment.pipeline: none`` choice)."""
 
     uses = ()
+    reads = ()
 
     def __call__(self, texts: Sequence[str], rng: np.random.Generator) -> list[str]:
         return list(texts)

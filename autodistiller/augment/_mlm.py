@@ -95,7 +95,7 @@ DEFAULT_MLM_RECIPE = MLMRecipe()
 
 
 def _quiet() -> None:
-    from autodistiller.models._backbone import quiet_transformers
+    from autodistiller.models import quiet_transformers
 
     quiet_transformers()
 
@@ -327,8 +327,8 @@ def _train_head(model: Any, tokenizer: Any, paragraphs: list[str], recipe: MLMRe
 
 def _location(recipe: MLMRecipe, cache_dir: str | os.PathLike[str] | None) -> tuple[Path, str, str]:
     """(directory, key, resolved backbone path) of ``recipe``'s build; nothing is trained."""
-    from autodistiller.assets._wikitext import wikitext_identity
-    from autodistiller.models._backbone import model_identity, resolve_model_path
+    from autodistiller.assets import wikitext_identity
+    from autodistiller.models import model_identity, resolve_model_path
 
     resolved = resolve_model_path(recipe.backbone, cache_dir)
     key = _recipe_key(recipe, model_identity(recipe.backbone, resolved), wikitext_identity("train"))
@@ -358,7 +358,7 @@ def build_mlm(
     """
     from transformers import AutoTokenizer, BertForMaskedLM
 
-    from autodistiller.assets._wikitext import WIKITEXT_LICENSE, read_wikitext, wikitext_identity
+    from autodistiller.assets import WIKITEXT_LICENSE, read_wikitext, wikitext_identity
 
     say = log or (lambda message: None)
     recipe = dataclasses.replace(recipe or DEFAULT_MLM_RECIPE, **overrides)

@@ -31,14 +31,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from autodistiller._registry import Registry
-from autodistiller.config import AugmentConfig, register_choices
+from autodistiller.config import AugmentConfig
 from autodistiller.errors import ConfigError
-from autodistiller.models._inputs import model_inputs
+from autodistiller.models import model_inputs
 from autodistiller.prediction import PredictionLoss, StepInfo
+from autodistiller.registries import AUGMENT_POLICIES
 
 __all__ = [
     "AUGMENT_POLICIES",
+    "LABELLED",
     "PolicyContext",
     "TrainingPolicy",
     "build_policy",
@@ -48,10 +49,8 @@ __all__ = [
     "smoothed_distribution",
 ]
 
-AUGMENT_POLICIES: Registry[type[TrainingPolicy]] = Registry("augment policy")
 #: per-row flag of training rows: False for rows without a gold label (KD loss only); kept on the host
 LABELLED = "host_labelled"
-register_choices("augment policy", AUGMENT_POLICIES, selects="augment.policy")
 
 
 @dataclass
@@ -73,6 +72,8 @@ class PolicyContext:
     rows: np.ndarray | None = None
     encode: Callable[[list[str]], Any] | None = None
     teacher_logits: Callable[[Any], np.ndarray] | None = None
+    #: a model's logits on encoded rows: ``predict(model, rows) -> [rows, outputs]`` (the engine's inference)
+    predict: Callable[[nn.Module, Any], np.ndarray] | None = None
 
     def train_texts(self) -> list[str]:
         """The texts of the training subset (read only by the policies that need them)."""
@@ -255,6 +256,7 @@ class TextSmoothingPolicy(TrainingPolicy):
     """Text smoothing: the student (and the teacher, for its targets) also read the MLM-smoothed input."""
 
     uses = ("smoothing_lambda", "smoothing_temperature", "weight")
+    reads = ("mlm",)
     needs_online_teacher = True
     needs_shared_vocabulary = True
     smoothing_lambda: float
@@ -318,6 +320,7 @@ class MATEPolicy(TrainingPolicy):
     """
 
     uses = ("mate_mask_p", "mate_generator_steps", "mate_student_steps", "mate_generator_lr", "mate_gumbel_tau")
+    reads = ("mlm",)
     needs_online_teacher = True
     needs_teacher = True
     needs_shared_vocabulary = True
@@ -445,8 +448,10 @@ class MinimaxKNNPolicy(TrainingPolicy):
         from autodistiller.augment._pool import nearest_neighbours, unlabelled_pool
 
         super().prepare(context)
-        if context.task is None or context.encode is None or context.teacher_logits is None:
-            raise ConfigError("minimax_knn needs the training texts, an encoder and the teacher's logits.")
+        if (context.task is None or context.encode is None or context.teacher_logits is None
+                or context.predict is None):
+            raise ConfigError("minimax_knn needs the training texts, an encoder, the teacher's logits and a "
+                              "predictor.")
         pool = unlabelled_pool(context.cache_dir)
         encoder = None
         if self.knn_method == "embedding":
@@ -461,9 +466,8 @@ class MinimaxKNNPolicy(TrainingPolicy):
         self.last_divergence = float("nan")
 
     def epoch_rows(self, epoch: int, model: nn.Module) -> Any:
-        from autodistiller.engine._loop import predict_logits
-
-        student = torch.from_numpy(predict_logits(model, self.candidates, self.context.device))
+        assert self.context.predict is not None
+        student = torch.from_numpy(self.context.predict(model, self.candidates))
         teacher = torch.from_numpy(self.candidate_teacher.astype(np.float32))
         if self.context.is_regression:
             divergence = (student - teacher).pow(2).sum(-1)

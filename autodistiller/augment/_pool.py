@@ -40,7 +40,7 @@ def unlabelled_pool(cache_dir: str | os.PathLike[str] | None = None, *, split: s
     """
     import datasets
 
-    from autodistiller.assets._wikitext import read_wikitext, split_sentences, wikitext_identity
+    from autodistiller.assets import read_wikitext, split_sentences, wikitext_identity
 
     if not 1 <= min_words <= max_words:
         raise ConfigError(f"unlabelled_pool: need 1 <= {min_words=} <= {max_words=}.")
@@ -87,7 +87,7 @@ def _load_encoder(encoder: Any) -> tuple[Any, Any]:
     if isinstance(encoder, (str, Path)):
         from transformers import AutoModel, AutoTokenizer
 
-        from autodistiller.models._backbone import quiet_transformers, resolve_model_path
+        from autodistiller.models import quiet_transformers, resolve_model_path
 
         quiet_transformers()
         resolved = resolve_model_path(str(encoder))

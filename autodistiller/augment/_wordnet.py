@@ -81,7 +81,7 @@ class WordNet:
 
 
 def _parse(archive_path: Path) -> dict[str, list[str]]:
-    from autodistiller.assets._archive import Archive
+    from autodistiller.assets import Archive
 
     archive = Archive(archive_path)
     groups: dict[str, set[str]] = {}

@@ -24,6 +24,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,14 +34,16 @@ import numpy as np
 import torch
 
 from autodistiller._paths import cache_root
-from autodistiller.engine._data import EncodedSplit
 from autodistiller.engine._device import autocast, autocast_dtype
 from autodistiller.intermediate import Representations
-from autodistiller.models._inputs import model_inputs
+from autodistiller.models import model_inputs
+from autodistiller.tasks import EncodedSplit
 
 __all__ = ["TeacherOutputCache", "teacher_output_cache", "teacher_fingerprint", "CACHE_FORMAT"]
 
 CACHE_FORMAT = 1
+#: seconds between progress lines of a long teacher pass
+_PROGRESS_EVERY_S = 30.0
 _FILES = ("logits", "offsets", "hidden", "attentions")
 #: above this estimated size hidden states / attentions are not cached (the teacher then runs online)
 DEFAULT_MAX_BYTES = int(float(os.environ.get("AUTODISTILLER_TEACHER_CACHE_MAX_GB", "4")) * 2**30)
@@ -171,7 +174,7 @@ def _estimate(split: EncodedSplit, config: Any) -> tuple[int, int]:
 
 @torch.inference_mode()
 def _compute(model: Any, split: EncodedSplit, directory: Path, *, hidden: bool, attentions: bool,
-             device: torch.device, precision: str, batch_size: int) -> None:
+             device: torch.device, precision: str, batch_size: int, log: Callable[[str], None]) -> None:
     lengths = split.lengths.astype(np.int64)
     offsets = np.concatenate([[0], np.cumsum(lengths)])
     config = model.config
@@ -184,7 +187,14 @@ def _compute(model: Any, split: EncodedSplit, directory: Path, *, hidden: bool, 
                                           shape=(layers, heads, int(squares[-1]))) if attentions else None)
     dtype = autocast_dtype(precision, device)
     model.eval()
-    for indices in split.batch_indices(batch_size, shuffle=False):
+    batches = split.batch_indices(batch_size, shuffle=False)
+    started = last_log = time.perf_counter()
+    for number, indices in enumerate(batches, 1):
+        if time.perf_counter() - last_log > _PROGRESS_EVERY_S:  # a long pass says how far it is
+            last_log = time.perf_counter()
+            done = number / len(batches)
+            log(f"teacher cache: {number}/{len(batches)} batches, {done:.0%}, "
+                f"~{(last_log - started) * (1 - done) / done:.0f}s left")
         batch = {k: v.to(device) for k, v in split.collate(indices).items()}
         with autocast(device, dtype):
             out = model(**model_inputs(batch), output_hidden_states=hidden, output_attentions=attentions)
@@ -208,6 +218,11 @@ def _compute(model: Any, split: EncodedSplit, directory: Path, *, hidden: bool, 
         if array is not None:
             array.flush()
             del array
+
+
+def _size(n: int) -> str:
+    """``12.3 MiB`` / ``840 KiB``: a small cache does not read as empty."""
+    return f"{n / 2**20:.1f} MiB" if n >= 2**20 else f"{n / 2**10:.0f} KiB"
 
 
 def teacher_output_cache(
@@ -255,7 +270,7 @@ def teacher_output_cache(
         teacher_model.to(device)
         with attention_context() if attention_context is not None else contextlib.nullcontext():
             _compute(teacher_model, split, tmp, hidden=hidden, attentions=attentions, device=device,
-                     precision=precision, batch_size=batch_size)
+                     precision=precision, batch_size=batch_size, log=log)
         files = {name: tmp / f"{name}.npy" for name in _FILES if (tmp / f"{name}.npy").is_file()}
         meta = {"key": key_parts, "examples": len(split),
                 "sha256": {name: _sha256(path) for name, path in files.items()},
@@ -272,5 +287,5 @@ def teacher_output_cache(
     opened = _open(directory)
     if opened is None:
         raise RuntimeError(f"teacher cache {directory} could not be read back after writing it.")
-    log(f"teacher cache: wrote {directory} ({sum(meta['bytes'].values()) / 2**20:.0f} MiB)")
+    log(f"teacher cache: wrote {directory} ({len(split)} examples, {_size(sum(meta['bytes'].values()))})")
     return opened

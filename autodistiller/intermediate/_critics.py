@@ -13,13 +13,10 @@ from typing import ClassVar
 import torch
 from torch import Tensor, nn
 
-from autodistiller._registry import Registry
-from autodistiller.config import register_choices
+from autodistiller.registries import MI_CRITICS
 
 __all__ = ["MI_CRITICS", "Critic", "SeparableCritic", "BilinearCritic", "TransformerCritic"]
 
-MI_CRITICS: Registry[type[Critic]] = Registry("mi critic")
-register_choices("mi critic", MI_CRITICS)
 
 
 def _mlp(width: int, hidden: int, out: int, layers: int = 3) -> nn.Sequential:

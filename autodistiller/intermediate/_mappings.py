@@ -16,10 +16,9 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from autodistiller._registry import Registry
-from autodistiller.config import register_choices
 from autodistiller.errors import ConfigError
 from autodistiller.models import select_teacher_layers
+from autodistiller.registries import LAYER_MAPPINGS
 
 __all__ = [
     "LAYER_MAPPINGS",
@@ -36,8 +35,6 @@ __all__ = [
     "transport_plan",
 ]
 
-LAYER_MAPPINGS: Registry[type[LayerMapping]] = Registry("layer mapping")
-register_choices("layer mapping", LAYER_MAPPINGS)
 
 #: (student layer index j, student feature, teacher target) -> scalar loss
 PairLoss = Callable[[int, Tensor, Tensor], Tensor]

@@ -17,9 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from autodistiller._registry import Registry
-from autodistiller.config import register_choices
 from autodistiller.intermediate._features import Representations, valid_pairs_mask
+from autodistiller.registries import INTERMEDIATE_OBJECTIVES
 
 __all__ = [
     "INTERMEDIATE_OBJECTIVES",
@@ -33,8 +32,6 @@ __all__ = [
     "masked_token_mean",
 ]
 
-INTERMEDIATE_OBJECTIVES: Registry[type[IntermediateObjective]] = Registry("intermediate objective")
-register_choices("intermediate objective", INTERMEDIATE_OBJECTIVES, selects="intermediate.objective")
 
 #: ``intermediate.*`` parameters every active objective reads (the stage's own knobs)
 STAGE_PARAMETERS = ("mapping", "beta", "include_embeddings")

@@ -6,9 +6,11 @@
 
 from autodistiller.meta_dataset._features import task_meta_features
 from autodistiller.meta_dataset._provenance import git_commit, hardware_info
-from autodistiller.meta_dataset._rows import trial_row
+from autodistiller.meta_dataset._record import TrialMetrics, metric_fields
+from autodistiller.meta_dataset._rows import STATIC_REPORT_KEYS, trial_row
 from autodistiller.meta_dataset._schema import (
     PARTITION_COLUMN,
+    READABLE_VERSIONS,
     REQUIRED_COLUMNS,
     SCHEMA_VERSION,
     STATUSES,
@@ -20,12 +22,16 @@ from autodistiller.meta_dataset._store import (
     compact,
     list_files,
     load,
+    upgrade_v1_rows,
     validate,
     write_row,
 )
 
 __all__ = [
     "PARTITION_COLUMN",
+    "READABLE_VERSIONS",
+    "STATIC_REPORT_KEYS",
+    "TrialMetrics",
     "REQUIRED_COLUMNS",
     "SCHEMA_VERSION",
     "STATUSES",
@@ -37,8 +43,10 @@ __all__ = [
     "list_files",
     "load",
     "meta_dataset_schema",
+    "metric_fields",
     "task_meta_features",
     "trial_row",
+    "upgrade_v1_rows",
     "validate",
     "write_row",
 ]

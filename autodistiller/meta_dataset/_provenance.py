@@ -10,12 +10,12 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from autodistiller._version import __version__
+
 __all__ = ["git_commit", "hardware_info", "package_version"]
 
 
 def package_version() -> str:
-    from autodistiller import __version__
-
     return __version__
 
 

@@ -1,9 +1,14 @@
 """The meta-dataset schema: one row per trial, one typed column per fact. Versioned; checked on read.
 
 Columns come in groups: trial identity and outcome, provenance (version, commit, hardware), the task and its
-meta-features (``mf.*``), every pipeline parameter under its flat config key (``loss.kind``, ...), and metrics.
+meta-features (``mf.*``), every pipeline parameter under its flat config key (``loss.kind``, ...; null where the
+trial's pipeline did not use it) and the metrics of :class:`~autodistiller.meta_dataset.TrialMetrics`.
 The pipeline columns follow the registered config sections, so a new stage adds columns; files written before
 that simply lack them (read back as nulls), which is why a file may hold a subset of the current columns.
+
+Version 2 (this one) records the pipeline a trial *ran*: its procedure's settings applied (``annealing_mate``
+rows say ``loss.kind=annealing``), inactive parameters null. Version 1 recorded the sampled values over the
+defaults; :func:`~autodistiller.meta_dataset.load` upgrades such rows on read (see ``upgrade_v1_rows``).
 """
 
 from __future__ import annotations
@@ -11,10 +16,12 @@ from __future__ import annotations
 import pyarrow as pa
 
 from autodistiller.config import section_fields
+from autodistiller.meta_dataset._record import metric_fields
 
 __all__ = [
     "SCHEMA_VERSION",
     "SCHEMA_VERSION_KEY",
+    "READABLE_VERSIONS",
     "PARTITION_COLUMN",
     "STATUSES",
     "REQUIRED_COLUMNS",
@@ -23,11 +30,15 @@ __all__ = [
     "meta_dataset_schema",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: older versions that load() still reads (and upgrades)
+READABLE_VERSIONS = (1, 2)
 SCHEMA_VERSION_KEY = b"autodistiller.schema_version"
 #: hive partition key: files live under ``task=<name>/``; the column comes from the path, not the file
 PARTITION_COLUMN = "task"
-STATUSES = ("completed", "early_stopped", "failed")
+#: completed: ran to its end; early_stopped: the search's scheduler (ASHA) or time budget stopped it; failed: it
+#: raised; interrupted: the search was interrupted while it ran (a resumed search replaces the row)
+STATUSES = ("completed", "early_stopped", "failed", "interrupted")
 
 _TS = pa.timestamp("us", tz="UTC")
 
@@ -51,10 +62,12 @@ _BASE = [
     ("gpu_count", pa.int32()),
     ("trial_cpus", pa.float64()),
     ("trial_gpus", pa.float64()),
+    # whether the pipeline columns are the plan the trial ran (true), or only the sampled values (false: the trial
+    # failed before its plan resolved, or the row was written by schema v1)
+    ("pipeline_resolved", pa.bool_()),
     # task and teacher
     ("task_family", pa.string()),
     ("task_type", pa.string()),
-    ("metric", pa.string()),
     ("teacher_backbone", pa.string()),
     # task meta-features (the recommender's inputs)
     ("mf.train_size", pa.int64()),
@@ -69,27 +82,6 @@ _BASE = [
     ("mf.class_entropy", pa.float64()),
     ("mf.majority_fraction", pa.float64()),
     ("mf.teacher_dev_score", pa.float64()),
-    # metrics
-    ("student_dev_score", pa.float64()),
-    ("student_test_score", pa.float64()),
-    ("teacher_dev_score", pa.float64()),
-    ("teacher_test_score", pa.float64()),
-    ("score_retained", pa.float64()),
-    ("student_params", pa.int64()),
-    ("teacher_params", pa.int64()),
-    ("latency_ms", pa.float64()),
-    ("teacher_latency_ms", pa.float64()),
-    ("train_seconds", pa.float64()),
-    ("epochs_run", pa.int32()),
-    ("best_epoch", pa.int32()),
-    ("train_examples", pa.int64()),
-    ("augment_seconds", pa.float64()),
-    # scores of the other models a procedure trains (TAKD's assistant, Born-Again's ensemble of generations)
-    ("assistant_dev_score", pa.float64()),
-    ("assistant_test_score", pa.float64()),
-    ("ensemble_dev_score", pa.float64()),
-    ("ensemble_test_score", pa.float64()),
-    ("dev_score_history", pa.list_(pa.float64())),
 ]
 
 #: a row is not a trial without these
@@ -109,7 +101,7 @@ def pipeline_fields() -> list[pa.Field]:
 
 def meta_dataset_schema(*, with_partition: bool = False) -> pa.Schema:
     """The schema of the current version (files hold it without the ``task`` partition column)."""
-    fields = base_fields() + pipeline_fields()
+    fields = base_fields() + pipeline_fields() + metric_fields()
     if with_partition:
         fields.append(pa.field(PARTITION_COLUMN, pa.string()))
     return pa.schema(fields, metadata={SCHEMA_VERSION_KEY: str(SCHEMA_VERSION).encode()})

@@ -22,9 +22,11 @@ import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from autodistiller.config import PipelineConfig, active_parameters, procedure_settings
 from autodistiller.errors import AutoDistillerError
 from autodistiller.meta_dataset._schema import (
     PARTITION_COLUMN,
+    READABLE_VERSIONS,
     REQUIRED_COLUMNS,
     SCHEMA_VERSION,
     SCHEMA_VERSION_KEY,
@@ -32,7 +34,8 @@ from autodistiller.meta_dataset._schema import (
     meta_dataset_schema,
 )
 
-__all__ = ["MetaDatasetError", "ValidationReport", "write_row", "load", "validate", "compact", "list_files"]
+__all__ = ["MetaDatasetError", "ValidationReport", "write_row", "load", "validate", "compact", "list_files",
+           "upgrade_v1_rows"]
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.\-]+")
 
@@ -62,9 +65,8 @@ def _row_table(row: Mapping[str, Any]) -> pa.Table:
         raise MetaDatasetError(f"row lacks required columns {missing}")
     if row["status"] not in STATUSES:
         raise MetaDatasetError(f"status={row['status']!r} must be one of {STATUSES}")
-    fields = [schema.field(name) for name in schema.names if name in row]
-    try:
-        return pa.Table.from_pylist([dict(row)], schema=pa.schema(fields, metadata=schema.metadata))
+    try:  # every column, null where the trial has no value: every reader sees the whole schema in every file
+        return pa.Table.from_pylist([dict(row)], schema=schema)
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         raise MetaDatasetError(f"row does not fit schema v{SCHEMA_VERSION}: {exc}") from exc
 
@@ -139,6 +141,9 @@ def _check_file(fs: pafs.FileSystem, path: str, report: ValidationReport) -> Non
     elif int(version) > SCHEMA_VERSION:
         report.problems.append(f"{path}: schema v{int(version)} is newer than this AutoDistiller (v{SCHEMA_VERSION});"
                                " upgrade autodistiller to read it")
+    elif int(version) not in READABLE_VERSIONS:
+        report.problems.append(f"{path}: schema v{int(version)} is too old to read (this AutoDistiller reads "
+                               f"{', '.join(f'v{v}' for v in READABLE_VERSIONS)})")
     for name in REQUIRED_COLUMNS:
         if name not in schema.names:
             report.problems.append(f"{path}: required column {name!r} is missing")
@@ -184,7 +189,8 @@ def load(root: str | os.PathLike[str], *, filters: Any = None, columns: Sequence
     ``filters``: a ``{column: value | [values]}`` dict, pandas/pyarrow DNF tuples
     (``[("task", "==", "trec6"), ("status", "==", "completed")]``) or a ``pyarrow.dataset`` expression.
     Files are validated first (``check=False`` skips it). A trial present twice (e.g. after :func:`compact`
-    and a later rewrite) is returned once, its latest row.
+    and a later rewrite) is returned once, its latest row. Rows of schema v1 are upgraded as they are read
+    (:func:`upgrade_v1_rows`).
     """
     if check:
         validate(root).raise_if_bad()
@@ -201,7 +207,10 @@ def load(root: str | os.PathLike[str], *, filters: Any = None, columns: Sequence
     read_columns = wanted
     if wanted and deduplicate:
         read_columns = list(dict.fromkeys([*wanted, "experiment_id", "trial_id", "ended_at"]))
+    if read_columns is not None and "schema_version" not in read_columns:
+        read_columns = [*read_columns, "schema_version"]
     frame = dataset.to_table(columns=read_columns, filter=_filter_expression(filters)).to_pandas()
+    frame = upgrade_v1_rows(frame)
     if deduplicate and len(frame):
         frame = (frame.sort_values("ended_at", kind="stable")
                  .drop_duplicates(["experiment_id", "trial_id"], keep="last")
@@ -209,6 +218,35 @@ def load(root: str | os.PathLike[str], *, filters: Any = None, columns: Sequence
     if wanted:
         frame = frame[wanted]
     return frame
+
+
+def upgrade_v1_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows written by schema v1 recorded the *sampled* pipeline over the defaults. Upgrade them to what v2
+    records where that is certain: the procedure's fixed settings applied (an ``annealing_mate`` row says
+    ``loss.kind=annealing`` and ``augment.policy=mate``) and inactive parameters null. Settings taken from the
+    teacher (``born_again``'s ``student.layers``) cannot be known from the row and stay as sampled; such rows
+    keep ``pipeline_resolved`` false, like every upgraded row."""
+    if "schema_version" not in frame or not (frame["schema_version"] == 1).any():
+        return frame
+    keys = [key for key in PipelineConfig().to_flat() if key in frame.columns]
+    frame = frame.copy()
+    old = frame.index[frame["schema_version"] == 1]
+    columns = {key: frame[key].astype(object) for key in keys}
+    for index in old:
+        values = {key: columns[key].at[index] for key in keys if not _missing(columns[key].at[index])}
+        values.update(procedure_settings(values.get("procedure.kind", "standard"))[0])
+        active = active_parameters(values)
+        for key in keys:
+            columns[key].at[index] = values.get(key) if key in active else None
+    for key, column in columns.items():
+        frame[key] = column.infer_objects()
+    if "pipeline_resolved" in frame:
+        frame.loc[old, "pipeline_resolved"] = False
+    return frame
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and value != value)
 
 
 def compact(root: str | os.PathLike[str], *, tasks: Iterable[str] | None = None) -> dict[str, int]:

@@ -13,7 +13,7 @@ from torch import nn
 from autodistiller.models._inputs import model_inputs
 
 if TYPE_CHECKING:
-    from autodistiller.engine._data import EncodedSplit
+    from autodistiller.tasks import EncodedSplit
 
 __all__ = ["count_parameters", "measure_latency_ms"]
 

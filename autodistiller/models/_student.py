@@ -11,7 +11,7 @@ from torch import nn
 from autodistiller.config import StudentConfig
 from autodistiller.errors import ConfigError
 
-__all__ = ["StudentInfo", "build_student", "select_teacher_layers"]
+__all__ = ["StudentInfo", "build_student", "select_teacher_layers", "student_dims"]
 
 # "bert.encoder.layer.3.attention.self.query.weight" -> prefix, 3, rest. Covers BERT, RoBERTa, MPNet, ELECTRA
 # (".layer.") and DistilBERT (".transformer.layer.") style encoders.
@@ -53,6 +53,27 @@ def _num_heads(hidden_size: int, source_heads: int) -> int:
     return heads
 
 
+def student_dims(cfg: StudentConfig, source_dims: tuple[int, int, int]) -> tuple[int, int, int]:
+    """(layers, width, heads) of the student ``cfg`` builds from a source of ``source_dims``, checked as
+    :func:`build_student` checks them (without building anything)."""
+    layers, width, heads = source_dims
+    if cfg.hidden_size and cfg.hidden_size != width:
+        if cfg.hidden_size > width:
+            raise ConfigError(f"student.hidden_size={cfg.hidden_size} is wider than the source ({width}); a student "
+                              "should be smaller.")
+        return cfg.layers, cfg.hidden_size, _num_heads(cfg.hidden_size, heads)
+    select_teacher_layers(layers, cfg.layers, cfg.init)
+    return cfg.layers, width, heads
+
+
+def freeze_word_embeddings(model: nn.Module) -> int:
+    """Stop training the word embeddings (``student.freeze_embeddings``); returns how many parameters froze."""
+    embeddings = model.get_input_embeddings()
+    for param in embeddings.parameters():
+        param.requires_grad_(False)
+    return sum(p.numel() for p in embeddings.parameters())
+
+
 def build_student(cfg: StudentConfig, source: nn.Module, *, source_name: str = "teacher") -> tuple[nn.Module, StudentInfo]:
     """A student with ``cfg.layers`` layers.
 
@@ -60,16 +81,21 @@ def build_student(cfg: StudentConfig, source: nn.Module, *, source_name: str = "
     (pooler + classifier, already fine-tuned when ``source`` is the teacher). Narrower (``cfg.hidden_size`` <
     source width): the same architecture, randomly initialised; intermediate losses learn projections.
     """
+    student, info = _build(cfg, source, source_name)
+    if cfg.freeze_embeddings:
+        freeze_word_embeddings(student)
+    return student, info
+
+
+def _build(cfg: StudentConfig, source: nn.Module, source_name: str) -> tuple[nn.Module, StudentInfo]:
     config = source.config
     total_layers = int(config.num_hidden_layers)
     new_config = type(config).from_dict(config.to_dict())
     new_config.num_hidden_layers = cfg.layers
     model_cls = type(source)
 
+    student_dims(cfg, (total_layers, int(config.hidden_size), int(config.num_attention_heads)))
     if cfg.hidden_size and cfg.hidden_size != config.hidden_size:
-        if cfg.hidden_size > config.hidden_size:
-            raise ConfigError(f"student.hidden_size={cfg.hidden_size} is wider than the source ({config.hidden_size});"
-                              " a student should be smaller.")
         ratio = cfg.hidden_size / config.hidden_size
         new_config.hidden_size = cfg.hidden_size
         new_config.num_attention_heads = _num_heads(cfg.hidden_size, config.num_attention_heads)

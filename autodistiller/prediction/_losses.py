@@ -14,9 +14,9 @@ from typing import ClassVar
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from autodistiller._registry import Registry
-from autodistiller.config import LossConfig, register_choices
+from autodistiller.config import LossConfig
 from autodistiller.errors import ConfigError
+from autodistiller.registries import PREDICTION_LOSSES
 
 __all__ = [
     "PREDICTION_LOSSES",
@@ -30,8 +30,6 @@ __all__ = [
     "build_prediction_loss",
 ]
 
-PREDICTION_LOSSES: Registry[type[PredictionLoss]] = Registry("prediction loss")
-register_choices("prediction loss", PREDICTION_LOSSES, selects="loss.kind")
 
 
 @dataclass(frozen=True)

@@ -1,84 +1,86 @@
-"""The procedures: each is a small class whose ``run`` composes one or more ``distill_once`` runs."""
+"""The procedures: each is a small class that declares the settings it fixes and composes ``distill_once`` runs.
+
+A procedure changes the plan, not the result afterwards: what it fixes (``sets``, ``teacher_settings``) is
+applied by :meth:`Plan.resolve <autodistiller.engine.Plan.resolve>` before anything runs, so a trial's row
+records the pipeline that trained; ``run`` composes the runs and adds the procedure's own metrics.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
 from autodistiller._paths import cache_root
-from autodistiller._registry import Registry
-from autodistiller.config import PipelineConfig, register_choices
-from autodistiller.engine._data import EncodedSplit, encode_splits
-from autodistiller.engine._device import select_device
-from autodistiller.engine._distill import DistillResult, distill_once
-from autodistiller.engine._loop import predict_logits
+from autodistiller.config import PipelineConfig
+from autodistiller.engine import DistillResult, Plan, distill_once, predict_logits, select_device
 from autodistiller.errors import ConfigError
 from autodistiller.models import (
+    TEACHER_META,
     Teacher,
-    count_parameters,
     load_classifier,
     load_teacher,
     resolve_model_path,
     save_teacher,
 )
-from autodistiller.tasks import Task, compute_metrics
+from autodistiller.registries import PROCEDURES
+from autodistiller.task_card import TaskCard
+from autodistiller.tasks import EncodedSplit, Task, compute_metrics, encode_splits
 
-__all__ = ["PROCEDURES", "Procedure", "assistant_key", "run_procedure", "virtual_teacher_logits"]
-
-PROCEDURES: Registry[type[Procedure]] = Registry("procedure")
-register_choices("procedure", PROCEDURES, selects="procedure.kind")
+__all__ = ["PROCEDURES", "Procedure", "assistant_key", "ensemble_metrics", "virtual_teacher_logits"]
 
 _ASSISTANTS = "assistants"
-_TEACHER_META = "teacher.json"  # written last by save_teacher: a complete directory
+#: (layers, width, heads) of the teacher, or None
+Dims = tuple[int, int, int] | None
+#: what teacher-free procedures fix: there is no teacher network to read hidden states or score new samples
+_NO_TEACHER_STAGES = {"intermediate.objective": "none", "augment.pipeline": "none", "augment.policy": "none"}
 
 
 class Procedure:
-    """Base class. ``uses`` names the ``procedure.*`` parameters it reads (conditional search parameters)."""
+    """Base class, and the ``standard`` procedure: one teacher -> student run of the plan.
+
+    ``uses`` names the ``procedure.*`` parameters it reads (conditional search parameters). ``sets`` fixes flat
+    keys of the pipeline; ``sets_from_teacher`` names keys fixed from the teacher (``teacher_settings``).
+    """
 
     uses: ClassVar[tuple[str, ...]] = ()
     #: False: the procedure never loads or reads a teacher network
     needs_teacher: ClassVar[bool] = True
+    sets: ClassVar[Mapping[str, Any]] = {}
+    sets_from_teacher: ClassVar[tuple[str, ...]] = ()
 
-    def run(self, config: PipelineConfig, task: Task, teacher: Teacher | None, **kwargs: Any) -> DistillResult:
-        raise NotImplementedError
+    def teacher_settings(self, teacher_dims: Dims) -> dict[str, Any]:
+        """Values of ``sets_from_teacher`` for a teacher of ``teacher_dims`` (layers, width, heads)."""
+        return {}
+
+    def check(self, config: PipelineConfig, card: TaskCard, teacher_dims: Dims) -> None:
+        """Refuse a resolved pipeline this procedure cannot run (called before any model loads)."""
+
+    def run(self, plan: Plan, task: Task, teacher: Teacher | None, **kwargs: Any) -> DistillResult:
+        return distill_once(plan, task, teacher, **kwargs)
 
 
-def run_procedure(config: PipelineConfig, task: Task, teacher: Teacher | None, **kwargs: Any) -> DistillResult:
-    """Run ``config.procedure.kind`` (the keyword arguments are :func:`distill`'s)."""
-    procedure = PROCEDURES.get(config.procedure.kind, key="procedure.kind")()
-    if procedure.needs_teacher and teacher is None:
-        raise ConfigError(f"procedure.kind={config.procedure.kind!r} needs a teacher; pass one, or use a teacher-free "
-                          "procedure (teacher_free, self_distill).")
-    return procedure.run(config, task, teacher, **kwargs)
-
-
-@PROCEDURES.register("standard")
-class Standard(Procedure):
-    """One teacher -> student run."""
-
-    def run(self, config: PipelineConfig, task: Task, teacher: Teacher | None, **kwargs: Any) -> DistillResult:
-        return distill_once(config, task, teacher, **kwargs)
+PROCEDURES.register("standard")(Procedure)
 
 
 # ---------------------------------------------------------------------------------------------------------
 # TAKD
 # ---------------------------------------------------------------------------------------------------------
-def _assistant_config(config: PipelineConfig) -> PipelineConfig:
-    """The assistant's pipeline: the trial's, with the assistant's depth and the standard procedure."""
-    return config.replace(**{"student.layers": config.procedure.assistant_layers, "student.hidden_size": 0,
-                             "student.model": "", "procedure.kind": "standard"})
+def _assistant_plan(plan: Plan) -> Plan:
+    """The assistant's run: the trial's pipeline with the assistant's depth, built from the teacher."""
+    return plan.step(**{"student.layers": plan.config.procedure.assistant_layers, "student.hidden_size": 0,
+                        "student.model": ""})
 
 
-def assistant_key(config: PipelineConfig, teacher: Teacher) -> str:
-    """Cache key of a TAKD assistant: the teacher and every setting that shapes the assistant (the student's own
-    size and the procedure's other parameters do not)."""
-    flat = _assistant_config(config).to_flat()
-    flat = {k: v for k, v in flat.items() if not k.startswith("procedure.")}
+def assistant_key(plan: Plan, teacher: Teacher) -> str:
+    """Cache key of a TAKD assistant: the teacher and every active setting that shapes the assistant (the
+    student's own size and the procedure's parameters do not)."""
+    flat = {k: v for k, v in _assistant_plan(plan).to_flat().items() if not k.startswith("procedure.")}
     payload = json.dumps({"teacher": teacher.key, "task": teacher.task_name, "pipeline": flat}, sort_keys=True,
                          default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
@@ -91,44 +93,47 @@ def _as_teacher(result: DistillResult, task: Task, base: Teacher, key: str) -> T
                             "latency_ms": result.latency_ms})
 
 
+def _quiet(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The run's keyword arguments without epoch callbacks: those (Ray reports) belong to the final student."""
+    return {**kwargs, "callbacks": ()}
+
+
 @PROCEDURES.register("takd")
 class TeacherAssistant(Procedure):
     """Teacher -> assistant (``assistant_layers`` layers) -> student; the assistant is cached across trials."""
 
     uses = ("assistant_layers",)
 
-    def assistant(self, config: PipelineConfig, task: Task, teacher: Teacher, **kwargs: Any) -> tuple[Teacher, bool]:
-        """The cached assistant (``True``) or a newly distilled one (``False``)."""
-        key = assistant_key(config, teacher)
+    def check(self, config: PipelineConfig, card: TaskCard, teacher_dims: Dims) -> None:
+        assert teacher_dims is not None
+        layers = config.procedure.assistant_layers
+        if not config.student.layers < layers < teacher_dims[0]:
+            raise ConfigError(f"procedure.assistant_layers={layers} must lie strictly between student.layers="
+                              f"{config.student.layers} and the teacher's {teacher_dims[0]} layers.")
+
+    def assistant(self, plan: Plan, task: Task, teacher: Teacher, **kwargs: Any) -> tuple[Teacher, float | None]:
+        """The assistant, and the seconds spent distilling it (``None``: it came from the cache)."""
+        key = assistant_key(plan, teacher)
         directory = cache_root(kwargs.get("cache_dir")) / _ASSISTANTS / f"{task.name}-{key}"
         log = kwargs.get("log", print)
-        if (directory / _TEACHER_META).is_file():
+        if (directory / TEACHER_META).is_file():
             log(f"takd: cached assistant {directory}")
-            return load_teacher(directory), True
-        log(f"takd: distilling a {config.procedure.assistant_layers}-layer assistant")
-        quiet = {**kwargs, "callbacks": ()}  # epoch callbacks (Ray reports) belong to the student's run
-        result = distill_once(_assistant_config(config), task, teacher, **quiet)
-        assistant = _as_teacher(result, task, teacher, key)
-        save_teacher(assistant, directory, {"teacher_key": teacher.key,
-                                            "assistant_layers": config.procedure.assistant_layers})
-        return load_teacher(directory), False
+            return load_teacher(directory), None
+        log(f"takd: distilling a {plan.config.procedure.assistant_layers}-layer assistant")
+        result = distill_once(_assistant_plan(plan), task, teacher, **_quiet(kwargs))
+        save_teacher(_as_teacher(result, task, teacher, key), directory,
+                     {"teacher_key": teacher.key, "assistant_layers": plan.config.procedure.assistant_layers})
+        return load_teacher(directory), result.train_seconds
 
-    def run(self, config: PipelineConfig, task: Task, teacher: Teacher | None, **kwargs: Any) -> DistillResult:
+    def run(self, plan: Plan, task: Task, teacher: Teacher | None, **kwargs: Any) -> DistillResult:
         assert teacher is not None
-        teacher_layers = int(teacher.model.config.num_hidden_layers)
-        layers = config.procedure.assistant_layers
-        if not config.student.layers < layers < teacher_layers:
-            raise ConfigError(f"procedure.assistant_layers={layers} must lie strictly between student.layers="
-                              f"{config.student.layers} and the teacher's {teacher_layers} layers.")
-        assistant, cached = self.assistant(config, task, teacher, **kwargs)
-        result = distill_once(config, task, assistant, **kwargs)
-        result.extra_scores.update(assistant_dev_score=assistant.dev_score, assistant_test_score=assistant.test_score,
-                                   assistant_cached=float(cached))
-        # scores and speed-up are reported against the real teacher, as in every other procedure
-        result.teacher_dev_score, result.teacher_test_score = teacher.dev_score, teacher.test_score
-        result.teacher_params = count_parameters(teacher.model)
-        result.teacher_latency_ms = float(teacher.metrics.get("latency_ms", result.teacher_latency_ms))
-        return result
+        assistant, seconds = self.assistant(plan, task, teacher, **kwargs)
+        # taught by the assistant, scored against the real teacher like every other procedure
+        result = distill_once(plan.step(), task, assistant, reference=teacher, **kwargs)
+        return dataclasses.replace(
+            result, plan=plan, train_seconds=result.train_seconds + (seconds or 0.0),
+            procedure_metrics={"assistant_dev_score": assistant.dev_score,
+                               "assistant_test_score": assistant.test_score, "assistant_cached": seconds is None})
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -149,42 +154,42 @@ class BornAgain(Procedure):
     """Born-Again networks: ``generations`` students of the teacher's size, each taught by the previous one."""
 
     uses = ("generations", "ensemble")
+    sets = {"student.init": "first", "student.hidden_size": 0, "student.model": ""}
+    sets_from_teacher = ("student.layers",)
 
-    def run(self, config: PipelineConfig, task: Task, teacher: Teacher | None, **kwargs: Any) -> DistillResult:
+    def teacher_settings(self, teacher_dims: Dims) -> dict[str, Any]:
+        assert teacher_dims is not None
+        return {"student.layers": teacher_dims[0]}
+
+    def run(self, plan: Plan, task: Task, teacher: Teacher | None, **kwargs: Any) -> DistillResult:
         assert teacher is not None
-        procedure = config.procedure
-        layers = int(teacher.model.config.num_hidden_layers)
-        student_config = config.replace(**{"student.layers": layers, "student.hidden_size": 0, "student.model": "",
-                                           "student.init": "first"})
+        procedure = plan.config.procedure
         backbone_path = resolve_model_path(teacher.backbone, kwargs.get("cache_dir"))
         log = kwargs.get("log", print)
+        step = plan.step()
         current, results = teacher, []
         for generation in range(1, procedure.generations + 1):
             log(f"born_again: generation {generation}/{procedure.generations}")
             last = generation == procedure.generations
-            run_kwargs = kwargs if last else {**kwargs, "callbacks": ()}
             # a fresh start from the pretrained backbone each generation (not from the teacher's fine-tuned weights)
             source = (load_classifier(backbone_path, task), teacher.backbone)
-            result = distill_once(student_config, task, current, source=source, **run_kwargs)
+            result = distill_once(step, task, current, source=source, reference=teacher,
+                                  **(kwargs if last else _quiet(kwargs)))
             results.append(result)
             # each generation's model is a new teacher: its output cache is keyed by its weights' hash
             current = _as_teacher(result, task, teacher, key="")
-        final = results[-1]
-        final.config = config
-        final.train_seconds = sum(r.train_seconds for r in results)
-        final.extra_scores.update({f"generation_{i + 1}_dev_score": r.dev_score for i, r in enumerate(results)})
-        final.teacher_dev_score, final.teacher_test_score = teacher.dev_score, teacher.test_score
+        metrics: dict[str, Any] = {"generation_dev_scores": [r.dev_score for r in results]}
         if procedure.ensemble and len(results) > 1:
             device = select_device(kwargs.get("device"))
-            splits = encode_splits(task, teacher.tokenizer, config.training.max_length)
-            metric = task.card.metric
-            models = [r.model for r in results]
-            final.extra_scores.update(
-                ensemble_dev_score=ensemble_metrics(models, splits["validation"], task.card.task_type, device)[metric],
-                ensemble_test_score=ensemble_metrics(models, splits["test"], task.card.task_type, device)[metric])
+            splits = encode_splits(task, teacher.tokenizer, plan.config.training.max_length)
+            models, card = [r.model for r in results], task.card
+            metrics.update(
+                ensemble_dev_score=ensemble_metrics(models, splits["validation"], card.task_type, device)[card.metric],
+                ensemble_test_score=ensemble_metrics(models, splits["test"], card.task_type, device)[card.metric])
             for model in models:
                 model.to("cpu")
-        return final
+        return dataclasses.replace(results[-1], plan=plan, train_seconds=sum(r.train_seconds for r in results),
+                                   procedure_metrics=metrics)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -206,27 +211,28 @@ def virtual_teacher_logits(labels: np.ndarray, num_classes: int, *, target: str,
     return np.log(np.clip(probs, 1e-8, None)).astype(np.float32)
 
 
-def _check_classification(task: Task, kind: str) -> None:
-    if task.card.is_regression:
-        raise ConfigError(f"procedure.kind={kind!r} builds class distributions; task {task.name!r} is a regression.")
-
-
 @PROCEDURES.register("teacher_free")
 class TeacherFree(Procedure):
     """Soft targets from a hand-made distribution; no teacher network is ever loaded."""
 
     uses = ("target", "epsilon", "correct_prob")
     needs_teacher = False
+    sets = _NO_TEACHER_STAGES
 
-    def run(self, config: PipelineConfig, task: Task, teacher: Teacher | None, **kwargs: Any) -> DistillResult:
-        _check_classification(task, "teacher_free")
-        procedure, classes = config.procedure, task.card.num_classes
+    def check(self, config: PipelineConfig, card: TaskCard, teacher_dims: Dims) -> None:
+        if card.is_regression:
+            raise ConfigError(f"procedure.kind='teacher_free' builds class distributions; task {card.name!r} is a "
+                              "regression.")
+
+    def run(self, plan: Plan, task: Task, teacher: Teacher | None, **kwargs: Any) -> DistillResult:
+        procedure, classes = plan.config.procedure, task.card.num_classes
 
         def targets(epoch: int, student: Any, train: EncodedSplit) -> np.ndarray:
             return virtual_teacher_logits(train.labels, classes, target=procedure.target, epsilon=procedure.epsilon,
                                           correct_prob=procedure.correct_prob)
 
-        return distill_once(config, task, None, soft_targets=targets, **kwargs)
+        # a teacher given anyway is only the reference the student is scored against
+        return distill_once(plan, task, None, soft_targets=targets, reference=teacher, **kwargs)
 
 
 @PROCEDURES.register("self_distill")
@@ -235,26 +241,22 @@ class SelfDistill(Procedure):
     epoch 1); no teacher network."""
 
     needs_teacher = False
+    sets = _NO_TEACHER_STAGES
 
-    def run(self, config: PipelineConfig, task: Task, teacher: Teacher | None, **kwargs: Any) -> DistillResult:
+    def run(self, plan: Plan, task: Task, teacher: Teacher | None, **kwargs: Any) -> DistillResult:
         device = select_device(kwargs.get("device"))
 
         def targets(epoch: int, student: Any, train: EncodedSplit) -> np.ndarray | None:
             if epoch == 0:
                 return None
-            return predict_logits(student, train, device, precision=config.training.precision)
+            return predict_logits(student, train, device, precision=plan.config.training.precision)
 
-        return distill_once(config, task, None, soft_targets=targets, **kwargs)
+        return distill_once(plan, task, None, soft_targets=targets, reference=teacher, **kwargs)
 
 
 @PROCEDURES.register("annealing_mate")
 class AnnealingMATE(Procedure):
-    """Annealing KD with MATE-KD's adversarial samples in stage 1 (``loss.kind`` and ``augment.policy`` are set
-    to ``annealing`` and ``mate``; the other ``loss.*`` / ``augment.mate_*`` parameters apply)."""
+    """Annealing KD's two stages (``loss.kind=annealing``) with MATE-KD's adversarial samples in stage 1
+    (``augment.policy=mate``): it fixes both, and the other ``loss.*`` / ``augment.mate_*`` parameters apply."""
 
-    def run(self, config: PipelineConfig, task: Task, teacher: Teacher | None, **kwargs: Any) -> DistillResult:
-        recipe = config.replace(**{"loss.kind": "annealing", "augment.policy": "mate"})
-        result = distill_once(recipe, task, teacher, **kwargs)
-        result.config = config
-        return result
-
+    sets = {"loss.kind": "annealing", "augment.policy": "mate"}

@@ -6,7 +6,8 @@ from typing import Any
 
 from autodistiller.searcher._space import Parameter, SearchSpace, load_space, space_from_dict
 
-__all__ = ["Parameter", "SearchSpace", "load_space", "space_from_dict", "search", "parse_duration"]
+__all__ = ["Parameter", "SearchInterrupted", "SearchSpace", "default_storage", "load_space", "space_from_dict",
+           "search", "parse_duration"]
 
 
 def search(*args: Any, **kwargs: Any) -> Any:
@@ -20,3 +21,18 @@ def parse_duration(text: Any) -> float | None:
     from autodistiller.searcher._tuner import parse_duration as _parse
 
     return _parse(text)
+
+
+def default_storage() -> str:
+    """Where searches keep their experiments and rows unless told: ``./runs``."""
+    from autodistiller.searcher._tuner import default_storage as _default
+
+    return _default()
+
+
+def __getattr__(name: str) -> Any:
+    if name == "SearchInterrupted":  # defined next to the Ray callback: import Ray only when asked
+        from autodistiller.searcher._interrupt import SearchInterrupted
+
+        return SearchInterrupted
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from ray.tune import Callback
 
-from autodistiller.meta_dataset import trial_row, write_row
+from autodistiller.meta_dataset import STATIC_REPORT_KEYS, trial_row, write_row
+from autodistiller.searcher._interrupt import live_search
+from autodistiller.searcher._trainable import FINISHED_KEY, ROW_KEY
 
-__all__ = ["MetaDatasetLogger", "error_text"]
+__all__ = ["MetaDatasetLogger", "error_text", "trial_columns", "trial_status"]
 
 _MAX_ERROR_CHARS = 4000
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -40,6 +43,38 @@ def _trial_error(trial: Any) -> BaseException | None:
         return None
 
 
+#: the pipeline columns of a trial that never reported: (its sampled config) -> (flat pipeline, resolved?)
+DescribePipeline = Callable[[Mapping[str, Any]], tuple[dict[str, Any], bool]]
+
+
+def _sampled(config: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
+    """Without the running search (no teacher to resolve with): the sampled values as they are."""
+    return {k: v for k, v in config.items() if "." in k}, False
+
+
+def trial_columns(last_result: Mapping[str, Any] | None, config: Mapping[str, Any], describe: DescribePipeline
+                  ) -> dict[str, Any]:
+    """What the trial recorded about itself in its last report; for a trial that never reported, its pipeline
+    as the driver resolves it from the sampled config."""
+    last = last_result or {}
+    if last.get(ROW_KEY):
+        return json.loads(last[ROW_KEY])
+    pipeline, resolved = describe(config)
+    return {**pipeline, "pipeline_resolved": resolved,
+            **{key: last[key] for key in STATIC_REPORT_KEYS if last.get(key) is not None}}
+
+
+def trial_status(last_result: Mapping[str, Any] | None, error: str | None, *, interrupted: bool = False) -> str:
+    """``failed`` with an error; ``completed`` when the last report says the trial finished; ``interrupted``
+    when the search was interrupted while it ran; otherwise the scheduler or the time budget stopped it:
+    ``early_stopped``."""
+    if error:
+        return "failed"
+    if (last_result or {}).get(FINISHED_KEY):
+        return "completed"
+    return "interrupted" if interrupted else "early_stopped"
+
+
 class MetaDatasetLogger(Callback):
     """Writes the row of each trial as it completes, stops early or fails (on the driver, so a trial killed
     by its scheduler, a lost worker or an out-of-memory still gets its row)."""
@@ -49,24 +84,23 @@ class MetaDatasetLogger(Callback):
         self.experiment_id = experiment_id
         self.task_name = task_name
         self.context = dict(context)
-        self._history: dict[str, list[float]] = {}
         self.written: set[str] = set()
 
-    def on_trial_result(self, iteration: int, trials: list[Any], trial: Any, result: dict, **info: Any) -> None:
-        if "epoch_dev_score" in result and not result.get("finished"):
-            self._history.setdefault(trial.trial_id, []).append(float(result["epoch_dev_score"]))
-
-    def _write(self, trial: Any, error: str | None) -> None:
-        last = trial.last_result or {}
-        history = last.get("dev_score_history") or self._history.get(trial.trial_id)
-        row = trial_row(experiment_id=self.experiment_id, trial_id=trial.trial_id, config=trial.config,
-                        last_result=last, error=error, context=self.context, ended_at=time.time(),
-                        history=list(history) if history else None)
+    def write(self, trial_id: str, config: Mapping[str, Any], last_result: Mapping[str, Any] | None,
+              error: str | None) -> None:
+        live = live_search(self.experiment_id)
+        status = trial_status(last_result, error, interrupted=live is not None and live.interrupted)
+        columns = trial_columns(last_result, config, live.describe if live is not None else _sampled)
+        if status == "early_stopped":
+            columns["stopped_by"] = "scheduler"
+        row = trial_row(experiment_id=self.experiment_id, trial_id=trial_id, status=status, columns=columns,
+                        context=self.context, ended_at=time.time(), error=error)
         write_row(self.root, self.task_name, row)
-        self.written.add(trial.trial_id)
+        self.written.add(trial_id)
 
     def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
-        self._write(trial, None)
+        self.write(trial.trial_id, trial.config, trial.last_result, None)
 
     def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
-        self._write(trial, error_text(getattr(trial, "error_file", None), _trial_error(trial)))
+        error = error_text(getattr(trial, "error_file", None), _trial_error(trial))
+        self.write(trial.trial_id, trial.config, trial.last_result, error)

@@ -15,9 +15,11 @@ Format (``search_spaces/README.md`` documents it with examples)::
       - "student.layers <= 3 or loss.kind != 'annealing'"
 
 Parameter keys are the flat ``PipelineConfig`` keys; option names come from the registries, so an unknown
-stage or option is an error that lists the valid names. A parameter that an option does not use (``uses``
-of its class, e.g. ``loss.temperature`` for ``loss.kind: mse``) is sampled only when the chosen option uses
-it; ``when`` adds explicit conditions. A constraint is a boolean expression over parameter keys.
+stage or option is an error that lists the valid names. A parameter is sampled only when the options chosen
+so far read it (``loss.temperature`` for ``loss.kind: kl``, ``augment.eda_sr`` when ``eda`` is in
+``augment.pipeline``; see :func:`autodistiller.config.active_parameters`) and the chosen procedure does not fix
+it (``annealing_mate`` fixes ``loss.kind``); the parameters that decide are sampled first. ``when`` adds
+explicit conditions. A constraint is a boolean expression over parameter keys.
 """
 
 from __future__ import annotations
@@ -31,7 +33,14 @@ from pathlib import Path
 from typing import Any
 
 from autodistiller._yaml import read_yaml
-from autodistiller.config import FieldSpec, PipelineConfig, parameter_condition, section_fields
+from autodistiller.config import (
+    FieldSpec,
+    PipelineConfig,
+    active_parameters,
+    deciding_parameters,
+    procedure_settings,
+    section_fields,
+)
 from autodistiller.errors import ConfigError, UnknownOptionError
 
 __all__ = ["Parameter", "SearchSpace", "load_space"]
@@ -92,25 +101,25 @@ class SearchSpace:
     def define_by_run(self, trial: Any) -> dict[str, Any]:
         """The Optuna define-by-run function: only ``trial.suggest_*`` calls, no computation.
 
-        Returns the fixed values (Ray's OptunaSearch merges them with the suggested ones).
+        Returns the fixed values that apply (Ray's OptunaSearch merges them with the suggested ones).
         """
-        values: dict[str, Any] = {}
-        fixed: dict[str, Any] = {}
-        for param in self.parameters:
-            if not param.active(values):
-                continue
-            values[param.key] = param.suggest(trial)
-            if param.kind == "fixed":
-                fixed[param.key] = param.value
-        return fixed
+        return {p.key: p.value for p in self._walk(trial) if p.kind == "fixed"}
 
     def sample(self, trial: Any) -> dict[str, Any]:
-        """Every active parameter's value (suggested or fixed) for ``trial``."""
+        """Every applicable parameter's value (suggested or fixed) for ``trial``."""
         values: dict[str, Any] = {}
-        for param in self.parameters:
-            if param.active(values):
-                values[param.key] = param.suggest(trial)
+        self._walk(trial, values)
         return values
+
+    def _walk(self, trial: Any, values: dict[str, Any] | None = None) -> list[Parameter]:
+        """Suggest each parameter that applies, in order; returns those that applied."""
+        values = {} if values is None else values
+        applied = []
+        for param in self.parameters:
+            if param.active(values) and applies(param.key, values):
+                values[param.key] = param.suggest(trial)
+                applied.append(param)
+        return applied
 
     def check_point(self, point: Mapping[str, Any]) -> None:
         """Raise unless ``point`` (a warm-start pipeline) lies inside the space."""
@@ -128,12 +137,20 @@ class SearchSpace:
     def violated(self, values: Mapping[str, Any]) -> list[str]:
         """The constraints that ``values`` (flat pipeline keys; defaults fill the rest) break."""
         env = {**PipelineConfig().to_flat(), **values}
+        env.update(procedure_settings(env["procedure.kind"])[0])
         return [text for text, tree in zip(self.constraints, self._compiled, strict=True)
                 if not _evaluate(tree, env, text)]
 
     def to_config(self, values: Mapping[str, Any]) -> PipelineConfig:
         """The pipeline for sampled ``values`` (inactive parameters keep their defaults)."""
         return PipelineConfig.from_flat({k: v for k, v in values.items() if k in _field_specs()})
+
+
+def applies(key: str, values: Mapping[str, Any]) -> bool:
+    """Whether a search samples ``key`` given the ``values`` chosen so far: the chosen procedure does not fix it,
+    and a chosen option reads it."""
+    sets, from_teacher = procedure_settings(values.get("procedure.kind", PipelineConfig().procedure.kind))
+    return key not in sets and key not in from_teacher and key in active_parameters(values)
 
 
 def _field_specs() -> dict[str, FieldSpec]:
@@ -216,7 +233,8 @@ def _parse_when(source: str, key: str, raw: Any) -> tuple[tuple[str, frozenset[A
 
 
 def _order(source: str, params: list[Parameter]) -> list[Parameter]:
-    """Stable topological order: each parameter after those its conditions name."""
+    """Stable topological order: each parameter after those its conditions name and those that decide whether
+    it applies (its selectors, the procedure)."""
     by_key = {p.key: p for p in params}
     done: list[Parameter] = []
     placed: set[str] = set()
@@ -228,7 +246,7 @@ def _order(source: str, params: list[Parameter]) -> list[Parameter]:
         if p.key in visiting:
             raise ConfigError(f"{source}: conditions of {p.key!r} form a cycle")
         visiting.add(p.key)
-        for other, _ in p.when:
+        for other in [*(key for key, _ in p.when), *sorted(deciding_parameters(p.key))]:
             if other in by_key:
                 place(by_key[other])
         visiting.discard(p.key)
@@ -330,11 +348,7 @@ def space_from_dict(data: Mapping[str, Any], *, source: str = "<dict>") -> Searc
     for key, raw in raw_params.items():
         if key not in specs:
             raise UnknownOptionError("pipeline parameter", key, sorted(specs), key=f"{source}: parameters")
-        param = _parse_parameter(source, key, raw, specs[key])
-        condition = parameter_condition(key)
-        if condition is not None and condition[0] in raw_params:  # implicit: only when the chosen option uses it
-            param = Parameter(**{**param.__dict__, "when": ((condition[0], condition[1]), *param.when)})
-        params.append(param)
+        params.append(_parse_parameter(source, key, raw, specs[key]))
     constraints = data.get("constraints") or []
     if not isinstance(constraints, list) or not all(isinstance(c, str) for c in constraints):
         raise ConfigError(f"{source}: `constraints` must be a list of expressions (strings)")

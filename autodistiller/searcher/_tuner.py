@@ -16,8 +16,9 @@ import pandas as pd
 
 from autodistiller import meta_dataset
 from autodistiller.config import PipelineConfig, TrainingConfig
+from autodistiller.engine import fine_tune_teacher
 from autodistiller.errors import ConfigError
-from autodistiller.models import DEFAULT_BACKBONE, TEACHER_TRAINING, Teacher, fine_tune_teacher
+from autodistiller.models import DEFAULT_BACKBONE, TEACHER_TRAINING, Teacher
 from autodistiller.searcher._cluster import check_cluster_address, init_ray
 from autodistiller.searcher._space import SearchSpace, load_space
 from autodistiller.tasks import Task, TaskSpec, load_task
@@ -72,6 +73,113 @@ def _in_memory(task: Task) -> Task:
     return Task(card=task.card, splits=splits, spec=task.spec)
 
 
+@dataclass(frozen=True)
+class _Experiment:
+    """Where a search runs and logs: checked before anything expensive starts."""
+
+    name: str
+    storage: str
+    path: str
+    rows_root: str
+    resume: bool
+
+
+def _check_arguments(space: SearchSpace, *, trials: int, max_concurrent: int, cpus_per_trial: float,
+                     gpus_per_trial: float, scheduler: str, sampler: str,
+                     points_to_evaluate: Sequence[Mapping[str, Any]] | None) -> None:
+    if trials < 1:
+        raise ConfigError(f"trials={trials} must be >= 1.")
+    if max_concurrent < 1:
+        raise ConfigError(f"max_concurrent={max_concurrent} must be >= 1.")
+    if cpus_per_trial <= 0 or gpus_per_trial < 0:
+        raise ConfigError(f"cpus_per_trial={cpus_per_trial} must be > 0 and gpus_per_trial={gpus_per_trial} >= 0.")
+    if scheduler not in ("asha", "fifo"):
+        raise ConfigError(f"scheduler={scheduler!r} must be 'asha' (early stopping) or 'fifo' (none).")
+    if sampler not in ("tpe", "random"):
+        raise ConfigError(f"sampler={sampler!r} must be 'tpe' (multivariate TPE) or 'random'.")
+    for point in points_to_evaluate or ():
+        space.check_point(point)
+
+
+def _experiment(task: Task, *, storage: str | None, name: str | None, resume: bool,
+                meta_dataset_path: str | None) -> _Experiment:
+    storage = storage or default_storage()
+    if not _is_uri(storage):
+        storage = str(Path(storage).expanduser().resolve())
+    if resume and not name:
+        raise ConfigError("resume=True needs the name of the experiment to resume (--name).")
+    name = name or f"{task.name}-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    path = f"{storage}/{name}"
+    if not _is_uri(storage):
+        exists = Path(path, "tuner.pkl").is_file()
+        if resume and not exists:
+            raise ConfigError(f"nothing to resume: {path} holds no experiment (tuner.pkl is missing).")
+        if not resume and Path(path).exists():
+            raise ConfigError(f"{path} already exists: pass --resume to continue it, or another --name.")
+    return _Experiment(name, storage, path, meta_dataset_path or f"{storage}/meta_dataset", resume)
+
+
+def _context(task: Task, teacher: Teacher, *, cpus_per_trial: float, gpus_per_trial: float) -> dict[str, Any]:
+    """The experiment-wide columns of every row: the task, its meta-features, the teacher, the resources."""
+    return {
+        "task_family": task.card.family,
+        "task_type": task.card.task_type,
+        "teacher_backbone": teacher.backbone,
+        "trial_cpus": float(cpus_per_trial),
+        "trial_gpus": float(gpus_per_trial),
+        **meta_dataset.task_meta_features(task, tokenizer=teacher.tokenizer, max_length=teacher.training.max_length,
+                                          teacher_dev_score=teacher.dev_score),
+    }
+
+
+def _new_tuner(trainable: Any, space: SearchSpace, experiment: _Experiment, callbacks: Sequence[Any], *,
+               trials: int, time_budget_s: float | None, max_concurrent: int, seed: int, scheduler: str,
+               sampler: str, grace_period: int, reduction_factor: int,
+               points_to_evaluate: Sequence[Mapping[str, Any]] | None, verbose: int) -> Any:
+    """A Tuner: Optuna's sampler behind Tune's ConcurrencyLimiter, ASHA (or FIFO) on the per-epoch dev score."""
+    import optuna
+    from ray import tune
+    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
+    from ray.tune.search import ConcurrencyLimiter
+    from ray.tune.search.optuna import OptunaSearch
+
+    if sampler == "random":
+        optuna_sampler = optuna.samplers.RandomSampler(seed=seed)
+    else:
+        with warnings.catch_warnings():  # `group` is marked experimental; it is what conditional spaces need
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            optuna_sampler = optuna.samplers.TPESampler(multivariate=True, group=True, seed=seed,
+                                                        n_startup_trials=min(10, max(2, trials // 3)))
+    searcher = OptunaSearch(space=space.define_by_run, metric=METRIC, mode="max", sampler=optuna_sampler,
+                            seed=seed, points_to_evaluate=[dict(p) for p in points_to_evaluate or []] or None)
+    max_epochs = int(space.max_value("training.epochs", PipelineConfig().training.epochs))
+    chosen_scheduler = (
+        ASHAScheduler(time_attr="epoch", max_t=max(1, max_epochs), grace_period=grace_period,
+                      reduction_factor=reduction_factor)
+        if scheduler == "asha" else FIFOScheduler()
+    )
+    return tune.Tuner(
+        trainable,
+        tune_config=tune.TuneConfig(
+            metric=METRIC,
+            mode="max",
+            search_alg=ConcurrencyLimiter(searcher, max_concurrent=max_concurrent),
+            scheduler=chosen_scheduler,
+            num_samples=trials,  # concurrency: the ConcurrencyLimiter above (Ray warns if set twice)
+            time_budget_s=time_budget_s,
+            reuse_actors=True,  # a trial starts in a warm worker: no re-import of torch / transformers
+        ),
+        run_config=tune.RunConfig(
+            name=experiment.name,
+            storage_path=experiment.storage,
+            callbacks=list(callbacks),
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
+            failure_config=tune.FailureConfig(max_failures=0),
+            verbose=verbose,
+        ),
+    )
+
+
 def search(
     task: Task | TaskSpec | str,
     space: SearchSpace | str | os.PathLike[str],
@@ -110,133 +218,68 @@ def search(
     (iterable as ``(result_grid, trials_frame)``).
     """
     from ray import tune
-    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
-    from ray.tune.search import ConcurrencyLimiter
-    from ray.tune.search.optuna import OptunaSearch
 
-    # ---- validate everything cheap first
     if not isinstance(space, SearchSpace):
         space = load_space(space)
-    if trials < 1:
-        raise ConfigError(f"trials={trials} must be >= 1.")
-    if max_concurrent < 1:
-        raise ConfigError(f"max_concurrent={max_concurrent} must be >= 1.")
-    if cpus_per_trial <= 0 or gpus_per_trial < 0:
-        raise ConfigError(f"cpus_per_trial={cpus_per_trial} must be > 0 and gpus_per_trial={gpus_per_trial} >= 0.")
-    if scheduler not in ("asha", "fifo"):
-        raise ConfigError(f"scheduler={scheduler!r} must be 'asha' (early stopping) or 'fifo' (none).")
-    if sampler not in ("tpe", "random"):
-        raise ConfigError(f"sampler={sampler!r} must be 'tpe' (multivariate TPE) or 'random'.")
+    _check_arguments(space, trials=trials, max_concurrent=max_concurrent, cpus_per_trial=cpus_per_trial,
+                     gpus_per_trial=gpus_per_trial, scheduler=scheduler, sampler=sampler,
+                     points_to_evaluate=points_to_evaluate)
     budget_s = parse_duration(time_budget)
-    for point in points_to_evaluate or ():
-        space.check_point(point)
-    storage = storage or default_storage()
-    if not _is_uri(storage):
-        storage = str(Path(storage).expanduser().resolve())
     if address:
         check_cluster_address(address)  # before the teacher is fine-tuned: minutes of work
-    if resume and not name:
-        raise ConfigError("resume=True needs the name of the experiment to resume (--name).")
     task_obj = task if isinstance(task, Task) else load_task(task, cache_dir=cache_dir)
-    name = name or f"{task_obj.name}-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
-    experiment_path = f"{storage}/{name}"
-    if not _is_uri(storage):
-        exists = Path(experiment_path, "tuner.pkl").is_file()
-        if resume and not exists:
-            raise ConfigError(f"nothing to resume: {experiment_path} holds no experiment (tuner.pkl is missing).")
-        if not resume and Path(experiment_path).exists():
-            raise ConfigError(f"{experiment_path} already exists: pass --resume to continue it, or another --name.")
-    rows_root = meta_dataset_path or f"{storage}/meta_dataset"
-    log(f"search: task {task_obj.name}, space {space.source}, {trials} trials, experiment {experiment_path}")
-    log(f"search: trial rows go to {rows_root}")
+    experiment = _experiment(task_obj, storage=storage, name=name, resume=resume, meta_dataset_path=meta_dataset_path)
+    log(f"search: task {task_obj.name}, space {space.source}, {trials} trials, experiment {experiment.path}")
+    log(f"search: trial rows go to {experiment.rows_root}")
 
-    # ---- the teacher once, shared by every trial
-    if teacher is None:
+    if teacher is None:  # once, shared by every trial
         teacher = fine_tune_teacher(task_obj, backbone=backbone, training=teacher_training, cache_dir=cache_dir,
                                     log=log)
-    context = {
-        "task_family": task_obj.card.family,
-        "task_type": task_obj.card.task_type,
-        "metric": task_obj.card.metric,
-        "teacher_backbone": teacher.backbone,
-        "trial_cpus": float(cpus_per_trial),
-        "trial_gpus": float(gpus_per_trial),
-        **meta_dataset.task_meta_features(task_obj, tokenizer=teacher.tokenizer,
-                                          max_length=teacher.training.max_length,
-                                          teacher_dev_score=teacher.dev_score),
-    }
-
+    context = _context(task_obj, teacher, cpus_per_trial=cpus_per_trial, gpus_per_trial=gpus_per_trial)
     init_ray(address, log)
+    from autodistiller.searcher._interrupt import InterruptWatch, LiveSearch, SearchInterrupted, running
     from autodistiller.searcher._logger import MetaDatasetLogger
-    from autodistiller.searcher._trainable import run_trial
+    from autodistiller.searcher._trainable import describe_trial, run_trial
 
     trainable = tune.with_resources(
         tune.with_parameters(run_trial, task=_in_memory(task_obj), teacher=teacher, space=space,
                              save_student=save_students),
         {"cpu": cpus_per_trial, "gpu": gpus_per_trial},
     )
-    logger = MetaDatasetLogger(rows_root, name, task_obj.name, context)
+    # Tune pickles these callbacks into the experiment, and a resumed search runs the pickled ones
+    logger = MetaDatasetLogger(experiment.rows_root, experiment.name, task_obj.name, context)
     if resume:
-        log(f"search: resuming {experiment_path}")
-        tuner = tune.Tuner.restore(experiment_path, trainable=trainable, resume_unfinished=True,
+        log(f"search: resuming {experiment.path}")
+        tuner = tune.Tuner.restore(experiment.path, trainable=trainable, resume_unfinished=True,
                                    resume_errored=False, restart_errored=False)
     else:
-        import optuna
-
-        if sampler == "random":
-            optuna_sampler = optuna.samplers.RandomSampler(seed=seed)
-        else:
-            with warnings.catch_warnings():  # `group` is marked experimental; it is what conditional spaces need
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                optuna_sampler = optuna.samplers.TPESampler(multivariate=True, group=True, seed=seed,
-                                                            n_startup_trials=min(10, max(2, trials // 3)))
-        searcher = OptunaSearch(space=space.define_by_run, metric=METRIC, mode="max", sampler=optuna_sampler,
-                                seed=seed,
-                                points_to_evaluate=[dict(p) for p in points_to_evaluate or []] or None)
-        max_epochs = int(space.max_value("training.epochs", PipelineConfig().training.epochs))
-        chosen_scheduler = (
-            ASHAScheduler(time_attr="epoch", max_t=max(1, max_epochs), grace_period=grace_period,
-                          reduction_factor=reduction_factor)
-            if scheduler == "asha" else FIFOScheduler()
-        )
-        tuner = tune.Tuner(
-            trainable,
-            tune_config=tune.TuneConfig(
-                metric=METRIC,
-                mode="max",
-                search_alg=ConcurrencyLimiter(searcher, max_concurrent=max_concurrent),
-                scheduler=chosen_scheduler,
-                num_samples=trials,  # concurrency: the ConcurrencyLimiter above (Ray warns if set twice)
-                time_budget_s=budget_s,
-                reuse_actors=True,  # a trial starts in a warm worker: no re-import of torch / transformers
-            ),
-            run_config=tune.RunConfig(
-                name=name,
-                storage_path=storage,
-                callbacks=[logger, *callbacks],
-                checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
-                failure_config=tune.FailureConfig(max_failures=0),
-                verbose=verbose,
-            ),
-        )
-    grid = tuner.fit()
-    _reconcile(grid, rows_root, name, task_obj.name, context)
-
-    frame = meta_dataset.load(rows_root, filters={"experiment_id": name})
-    best_config, best_row, best_dir = _best(grid, frame, experiment_path, log)
-    return SearchOutcome(results=grid, trials=frame, experiment_path=experiment_path, meta_dataset=rows_root,
-                         best_config=best_config, best_row=best_row, best_dir=best_dir)
+        tuner = _new_tuner(trainable, space, experiment, [InterruptWatch(experiment.name), logger, *callbacks],
+                           trials=trials, time_budget_s=budget_s, max_concurrent=max_concurrent, seed=seed,
+                           scheduler=scheduler, sampler=sampler, grace_period=grace_period,
+                           reduction_factor=reduction_factor, points_to_evaluate=points_to_evaluate, verbose=verbose)
+    live = LiveSearch(describe=lambda config: describe_trial(config, space, task_obj, teacher))
+    with running(experiment.name, live):
+        grid = tuner.fit()
+        _reconcile(grid, logger, experiment)
+    frame = meta_dataset.load(experiment.rows_root, filters={"experiment_id": experiment.name})
+    if live.signum is not None:
+        raise SearchInterrupted(live.signum, experiment.path,
+                                SearchOutcome(results=grid, trials=frame, experiment_path=experiment.path,
+                                              meta_dataset=experiment.rows_root, best_config=None, best_row=None,
+                                              best_dir=None))
+    best_config, best_row, best_dir = _best(grid, frame, experiment.path, log)
+    return SearchOutcome(results=grid, trials=frame, experiment_path=experiment.path,
+                         meta_dataset=experiment.rows_root, best_config=best_config, best_row=best_row,
+                         best_dir=best_dir)
 
 
-def _reconcile(grid: Any, root: str, experiment_id: str, task_name: str, context: Mapping[str, Any]) -> None:
+def _reconcile(grid: Any, logger: Any, experiment: _Experiment) -> None:
     """Write the row of any trial whose callback never ran (e.g. the driver died right after it ended)."""
-    import time
-
     from autodistiller.searcher._logger import error_text
 
     present = set()
-    if meta_dataset.list_files(root):
-        present = set(meta_dataset.load(root, filters={"experiment_id": experiment_id},
+    if meta_dataset.list_files(experiment.rows_root):
+        present = set(meta_dataset.load(experiment.rows_root, filters={"experiment_id": experiment.name},
                                         columns=["trial_id"])["trial_id"])
     for result in grid:
         metrics = result.metrics or {}
@@ -244,10 +287,7 @@ def _reconcile(grid: Any, root: str, experiment_id: str, task_name: str, context
         if not trial_id or trial_id in present:
             continue
         error = error_text(None, result.error) if result.error is not None else None
-        row = meta_dataset.trial_row(experiment_id=experiment_id, trial_id=trial_id, config=result.config or {},
-                                     last_result=metrics, error=error, context=context, ended_at=time.time(),
-                                     history=metrics.get("dev_score_history"))
-        meta_dataset.write_row(root, task_name, row)
+        logger.write(trial_id, result.config or {}, metrics, error)
 
 
 def _best(grid: Any, frame: pd.DataFrame, experiment_path: str,
@@ -257,8 +297,7 @@ def _best(grid: Any, frame: pd.DataFrame, experiment_path: str,
         log("search: no trial completed; no best pipeline.")
         return None, None, None
     best = done.sort_values("student_dev_score", ascending=False, kind="stable").iloc[0].to_dict()
-    flat_keys = PipelineConfig().to_flat()
-    config = PipelineConfig.from_flat({k: best[k] for k in flat_keys if k in best and pd.notna(best[k])})
+    config = PipelineConfig.from_flat({k: best[k] for k in PipelineConfig().to_flat() if k in best})
     best_dir = None
     for result in grid:
         if (result.metrics or {}).get("trial_id") == best["trial_id"] and result.checkpoint is not None:

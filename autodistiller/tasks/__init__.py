@@ -1,6 +1,7 @@
 """Tasks: the standard form of a labelled dataset, how to load one, and how to score predictions."""
 
-from autodistiller.tasks._card import SPLITS, TASK_TYPES, TaskCard
+from autodistiller.task_card import SPLITS, TASK_TYPES, TaskCard
+from autodistiller.tasks._batches import EncodedSplit, encode_rows, encode_splits, subset_indices
 from autodistiller.tasks._encode import encode_task
 from autodistiller.tasks._metrics import METRICS, compute_metrics, majority_baseline
 from autodistiller.tasks._spec import (
@@ -13,6 +14,10 @@ from autodistiller.tasks._spec import (
 )
 
 __all__ = [
+    "EncodedSplit",
+    "encode_rows",
+    "encode_splits",
+    "subset_indices",
     "GLUE_TASKS",
     "METRICS",
     "SPLITS",

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from autodistiller.errors import TaskError
-from autodistiller.tasks._card import SPLITS, TASK_TYPES, TaskCard
+from autodistiller.task_card import SPLITS, TASK_TYPES, TaskCard
 from autodistiller.tasks._metrics import METRICS
 
 __all__ = ["TaskSpec", "Task", "load_task", "stratified_split", "GLUE_TASKS"]

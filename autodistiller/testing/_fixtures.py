@@ -74,7 +74,7 @@ def tiny_bert(directory: str | Path, *, num_labels: int = 2, layers: int = 4, hi
 def tiny_teacher(directory: str | Path, task: Task, **kwargs: Any) -> Any:
     """Fine-tune a tiny BERT on ``task`` (a few seconds on a CPU) through the real teacher path."""
     from autodistiller.config import TrainingConfig
-    from autodistiller.models import fine_tune_teacher
+    from autodistiller.engine import fine_tune_teacher
 
     backbone = tiny_bert(Path(directory) / "backbone", num_labels=task.card.num_classes)
     training = TrainingConfig(epochs=kwargs.pop("epochs", 8), batch_size=8, learning_rate=1e-3, max_length=32,
@@ -85,12 +85,11 @@ def tiny_teacher(directory: str | Path, task: Task, **kwargs: Any) -> Any:
 
 def log_result(root: str | Path, result: Any, trial_id: str, *, experiment_id: str = "test") -> None:
     """Write a :class:`DistillResult` to the meta-dataset at ``root`` as one completed trial row (as a search's
-    logger would)."""
+    logger would: the row records the plan that ran)."""
     import time
 
     from autodistiller.meta_dataset import trial_row, write_row
 
-    row = trial_row(experiment_id=experiment_id, trial_id=trial_id, config=result.config.to_flat(),
-                    last_result={**result.metrics(), "finished": True}, error=None,
+    row = trial_row(experiment_id=experiment_id, trial_id=trial_id, status="completed", columns=result.to_row(),
                     context={"task_family": result.task_family}, ended_at=time.time())
     write_row(root, result.task_name, row)

@@ -14,7 +14,7 @@ import pytest
 
 from autodistiller._paths import cache_root
 from autodistiller.assets import BuildReport, build_assets
-from autodistiller.tasks._card import SPLITS, TaskCard
+from autodistiller.task_card import SPLITS, TaskCard
 
 
 @pytest.fixture(scope="session")

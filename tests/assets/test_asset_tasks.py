@@ -9,7 +9,7 @@ from autodistiller.assets import PACKAGES, TASK_BUILDERS, suite_table, suite_tas
 from autodistiller.assets._archive import Archive
 from autodistiller.assets._datasets import TASK_PACKAGES
 from autodistiller.assets._fetch import find_archive
-from autodistiller.tasks._card import SPLITS
+from autodistiller.task_card import SPLITS
 
 TASKS = suite_task_names()
 PRIMARY_METRICS = {"accuracy", "macro_f1", "mcc", "pearson"}

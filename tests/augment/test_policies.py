@@ -16,16 +16,26 @@ from autodistiller.augment import (
     sample_mix_lambda,
     smoothed_distribution,
 )
-from autodistiller.config import AugmentConfig, PipelineConfig, parameter_condition
+from autodistiller.config import AugmentConfig, PipelineConfig, active_parameters
 from autodistiller.errors import ConfigError, UnknownOptionError
 from autodistiller.prediction import StepInfo, build_prediction_loss
 
 
 def test_policy_vocabulary_and_conditional_parameters():
     assert set(AUGMENT_POLICIES.names()) == {"none", "mixkd", "text_smoothing", "mate", "minimax_knn"}
-    assert parameter_condition("augment.mix_alpha") == ("augment.policy", frozenset({"mixkd"}))
-    assert parameter_condition("augment.mate_mask_p") == ("augment.policy", frozenset({"mate"}))
-    assert parameter_condition("augment.weight")[1] == {"mixkd", "text_smoothing", "minimax_knn"}
+    def active(**flat):
+        return active_parameters({k.replace("__", "."): v for k, v in flat.items()})
+
+    assert "augment.mix_alpha" in active(augment__policy="mixkd") and "augment.mix_alpha" not in active()
+    assert "augment.mate_mask_p" in active(augment__policy="mate")
+    assert {p for p in ("mixkd", "text_smoothing", "minimax_knn", "mate", "none")
+            if "augment.weight" in active(augment__policy=p)} == {"mixkd", "text_smoothing", "minimax_knn"}
+    # the augmenters of a pipeline sequence make their own parameters active, and the engine's copies settings
+    assert {"augment.eda_sr", "augment.aug_p", "augment.copies"} <= active(augment__pipeline="random+eda")
+    assert not {"augment.eda_sr", "augment.aug_p", "augment.copies"} & active(augment__pipeline="none")
+    assert "augment.eda_sr" not in active(augment__pipeline="random+contextual")
+    assert "augment.mlm" in active(augment__pipeline="contextual") and "augment.mlm" in active(
+        augment__policy="text_smoothing") and "augment.mlm" not in active(augment__pipeline="random")
     cfg = PipelineConfig.from_flat({"augment.pipeline": "random+contextual", "augment.policy": "mate"})
     assert PipelineConfig.from_flat(cfg.to_flat()) == cfg
     with pytest.raises(UnknownOptionError, match="augment.pipeline.*choose one of"):

@@ -52,13 +52,13 @@ def test_each_policy_distils_trec_and_is_logged(trec, trec_teacher, quick_mlm, t
 
 
 def test_augmented_copies_keep_their_labels_and_change_each_epoch(trec, trec_teacher):
-    from autodistiller.engine._distill import _augmented_rows
+    from autodistiller.engine._epochs import augmented_rows
 
     cfg = PipelineConfig.from_flat({"augment.pipeline": "eda", "augment.aug_p": 0.3, "augment.copies": 1,
                                     "augment.repeated_aug": 2, "training.epochs": 2,
                                     "training.max_length": 48})
     keep = np.arange(0, 400, 5)
-    rows = _augmented_rows(trec, cfg.augment, keep, cfg.training, trec_teacher.tokenizer, trec_teacher.tokenizer,
+    rows = augmented_rows(trec, cfg.augment, keep, cfg.training, trec_teacher.tokenizer, trec_teacher.tokenizer,
                            None, cache_dir=None, log=lambda _: None)
     assert len(rows) == len(keep) * 2 * 2  # (copies x repeated_aug) per epoch, for 2 epochs
     labels = np.asarray(trec.splits["train"]["label"])

@@ -22,6 +22,8 @@ def test_two_layer_student_beats_majority_and_is_logged(trec, trec_teacher, tmp_
     assert result.latency_ms < result.teacher_latency_ms
     saved = json.loads((result.save(tmp_path) / "result.json").read_text())
     assert saved["student_dev_score"] == pytest.approx(result.dev_score)
-    assert saved["pipeline"] == cfg.to_flat()
+    assert saved["pipeline"] == result.plan.to_flat()  # the plan that ran: inactive parameters null
+    assert saved["pipeline"]["loss.temperature"] == 2.0 and saved["pipeline"]["procedure.target"] is None
+    assert PipelineConfig.from_flat(saved["pipeline"]) == cfg
     assert PipelineConfig.from_yaml(tmp_path / "pipeline.yaml") == cfg
     assert (tmp_path / "student" / "config.json").is_file()

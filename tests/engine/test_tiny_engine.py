@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 
 from autodistiller import ConfigError, PipelineConfig, distill
-from autodistiller.engine import EncodedSplit, subset_indices
-from autodistiller.models import fine_tune_teacher
+from autodistiller.engine import EncodedSplit, fine_tune_teacher, subset_indices
 
 FAST = {"training.epochs": 3, "training.batch_size": 8, "training.learning_rate": 2e-3, "training.max_length": 32,
         "training.warmup_ratio": 0.0}

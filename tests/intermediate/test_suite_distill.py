@@ -17,7 +17,7 @@ def test_each_objective_distils_trec(trec, trec_teacher, objective, tmp_path):
                                     "training.max_length": 64, "training.max_train_examples": 300})
     lines = []
     result = distill(cfg, trec, trec_teacher, log=lines.append)
-    assert any(f"intermediate {objective}" in line for line in lines)
+    assert any(f"intermediate.objective={objective}" in line for line in lines)
     assert result.train_examples == 300 and np.isfinite(result.history[0]["train_loss"])
     baseline = majority_baseline("single", trec.labels("train"), trec.labels("validation"))
     assert result.dev_score > baseline["macro_f1"] + 0.2, result.summary()

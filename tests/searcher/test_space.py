@@ -131,3 +131,48 @@ def test_intermediate_parameters_are_conditional_on_the_objective():
     assert seen["none"] == {frozenset({"intermediate.objective"})}
     assert seen["hidden_mse"] == {frozenset({"intermediate.objective", "intermediate.beta"})}
     assert seen["mi_alpha"] == {frozenset({"intermediate.objective", "intermediate.beta", "intermediate.mi_alpha"})}
+
+
+def test_distiller_space_samples_exactly_what_the_plan_reads():
+    """No hand-kept `when:` lists: every sample of distiller.yaml holds the space's parameters that its
+    options read and its procedure leaves free, and nothing else."""
+    from autodistiller.config import PipelineConfig, active_parameters, procedure_settings
+
+    space = load_space(Path(__file__).parents[2] / "search_spaces" / "distiller.yaml")
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=4))
+    procedures, pipelines = set(), set()
+    for _ in range(300):
+        values = space.sample(study.ask())
+        kind = values["procedure.kind"]
+        sets, from_teacher = procedure_settings(kind)
+        resolved = {**PipelineConfig().to_flat(), **values, **sets}
+        expected = {key for key in space.keys
+                    if key in active_parameters(resolved) and key not in sets and key not in from_teacher}
+        assert set(values) == expected, (kind, set(values) ^ expected)
+        procedures.add(kind)
+        pipelines.add(values.get("augment.pipeline"))
+        if kind in ("teacher_free", "self_distill"):
+            assert not any(key.startswith(("augment.", "intermediate.")) for key in values)
+        if kind == "annealing_mate":
+            assert "loss.kind" not in values and "augment.policy" not in values
+        if "eda" not in values.get("augment.pipeline", "none"):
+            assert "augment.eda_sr" not in values
+    assert procedures == {"standard", "takd", "born_again", "teacher_free", "self_distill", "annealing_mate"}
+    assert {"none", "eda", "random+contextual"} <= pipelines
+
+
+def test_deciding_parameters_are_sampled_first():
+    # written in the "wrong" order: the objective's parameters before the objective, the policy's before it
+    space = _space(**{"intermediate.critic": {"choices": "all"}, "augment.mix_alpha": {"choices": [0.2, 0.4]},
+                      "intermediate.objective": {"choices": ["none", "infonce"]},
+                      "augment.policy": {"choices": ["none", "mixkd"]},
+                      "procedure.kind": {"choices": ["standard", "annealing_mate"]}})
+    order = space.keys
+    assert order.index("intermediate.objective") < order.index("intermediate.critic")
+    assert order.index("procedure.kind") < order.index("augment.policy") < order.index("augment.mix_alpha")
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=5))
+    for _ in range(40):
+        values = space.sample(study.ask())
+        assert ("intermediate.critic" in values) == (values["intermediate.objective"] == "infonce")
+        assert ("augment.policy" in values) == (values["procedure.kind"] == "standard")
+        assert ("augment.mix_alpha" in values) == (values.get("augment.policy") == "mixkd")

@@ -143,7 +143,7 @@ class EncodedSplit:
 
 def encode_splits(task: Any, tokenizer: Any, max_length: int) -> dict[str, EncodedSplit]:
     """Every split of ``task`` tokenized with ``tokenizer`` (cached by ``datasets``), ready for batching."""
-    from autodistiller.tasks import encode_task
+    from autodistiller.tasks._encode import encode_task
 
     pad = _pad_id(tokenizer)
     return {name: EncodedSplit.from_dataset(data, pad) for name, data in encode_task(task, tokenizer, max_length).items()}

@@ -1,0 +1,116 @@
+"""Name -> implementation registries: the one vocabulary of YAML spaces, config values and Parquet cells.
+
+The pipeline registries live here, below :mod:`autodistiller.config`, so the config validates against them
+without importing the stages; each stage package registers its options into them when it is imported (and
+importing :mod:`autodistiller` imports every stage).
+
+A registry that ``selects`` a config field (``loss.kind``) makes the other parameters of that field's section
+conditional: each registered option declares the section parameters it reads, in ``uses`` (its constructor
+keywords) and ``reads`` (read on its behalf by the engine). A parameter that some option declares is active
+only when an option that declares it is chosen (see :func:`autodistiller.config.active_parameters`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any, Generic, TypeVar
+
+from autodistiller.errors import UnknownOptionError
+
+T = TypeVar("T")
+
+__all__ = [
+    "AUGMENTERS",
+    "AUGMENT_POLICIES",
+    "INTERMEDIATE_OBJECTIVES",
+    "LAYER_MAPPINGS",
+    "MI_CRITICS",
+    "PIPELINE_REGISTRIES",
+    "PREDICTION_LOSSES",
+    "PROCEDURES",
+    "Registry",
+    "option_parameters",
+]
+
+
+class Registry(Generic[T]):
+    """Maps option names to implementations, filled with the :meth:`register` decorator.
+
+    ``selects`` names the config field whose value picks an option (``"loss.kind"``); ``separator`` lets that
+    value name an ordered sequence of options (``augment.pipeline = "random+contextual"``).
+
+    >>> LOSSES = Registry("prediction loss")
+    >>> @LOSSES.register("kl")
+    ... class KLLoss: ...
+    """
+
+    def __init__(self, kind: str, *, selects: str | None = None, separator: str | None = None) -> None:
+        self.kind = kind
+        self.selects = selects
+        self.separator = separator
+        self._entries: dict[str, T] = {}
+
+    def register(self, name: str) -> Callable[[T], T]:
+        if not name or name != name.strip() or (self.separator and self.separator in name):
+            raise ValueError(f"A {self.kind} name must be a non-empty word, got {name=!r}.")
+
+        def decorator(obj: T) -> T:
+            if name in self._entries:
+                raise ValueError(f"{self.kind} {name!r} is already registered.")
+            self._entries[name] = obj
+            return obj
+
+        return decorator
+
+    def get(self, name: str, *, key: str | None = None) -> T:
+        try:
+            return self._entries[name]
+        except KeyError:
+            raise UnknownOptionError(self.kind, name, self.names(), key=key) from None
+
+    def chosen(self, value: Any) -> list[str]:
+        """The option names a config value picks: ``"random+contextual"`` -> ``["random", "contextual"]``."""
+        if value is None:
+            return []
+        text = str(value)
+        names = text.split(self.separator) if self.separator else [text]
+        return [name.strip() for name in names]
+
+    def names(self) -> list[str]:
+        return sorted(self._entries)
+
+    def items(self) -> list[tuple[str, T]]:
+        return sorted(self._entries.items())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __repr__(self) -> str:
+        return f"Registry({self.kind!r}, {self.names()})"
+
+
+def option_parameters(option: Any) -> tuple[str, ...]:
+    """The section parameters an option reads: its ``uses`` (constructor keywords) and ``reads`` (read by the
+    engine on its behalf), without repeats."""
+    return tuple(dict.fromkeys((*getattr(option, "uses", ()), *getattr(option, "reads", ()))))
+
+
+PREDICTION_LOSSES: Registry[Any] = Registry("prediction loss", selects="loss.kind")
+INTERMEDIATE_OBJECTIVES: Registry[Any] = Registry("intermediate objective", selects="intermediate.objective")
+LAYER_MAPPINGS: Registry[Any] = Registry("layer mapping")
+MI_CRITICS: Registry[Any] = Registry("mi critic")
+AUGMENTERS: Registry[Any] = Registry("augmenter", selects="augment.pipeline", separator="+")
+AUGMENT_POLICIES: Registry[Any] = Registry("augment policy", selects="augment.policy")
+PROCEDURES: Registry[Any] = Registry("procedure", selects="procedure.kind")
+
+#: every registry of a KD pipeline's options, in stage order
+PIPELINE_REGISTRIES: tuple[Registry[Any], ...] = (
+    PROCEDURES, AUGMENTERS, AUGMENT_POLICIES, PREDICTION_LOSSES, INTERMEDIATE_OBJECTIVES, LAYER_MAPPINGS,
+    MI_CRITICS,
+)
