@@ -100,28 +100,24 @@ def with_scores(frame: pd.DataFrame) -> pd.DataFrame:
       (capped at ``mf.train_size``), else ``mf.train_size``.
     """
     out = frame.copy()
-    student = pd.to_numeric(out.get("student_dev_score"), errors="coerce") if "student_dev_score" in out \
-        else pd.Series(np.nan, index=out.index)
-    teacher = pd.to_numeric(out["teacher_dev_score"], errors="coerce") if "teacher_dev_score" in out \
-        else pd.Series(np.nan, index=out.index)
-    ratio = (student / teacher.where(teacher != 0)).astype(float)
-    if "score_retained" in out:
-        logged = pd.to_numeric(out["score_retained"], errors="coerce").astype(float)
-        out["score_retained"] = logged.where(logged.notna(), ratio)
-    else:
-        out["score_retained"] = ratio
-    out["student_dev_score"] = student.astype(float)
-    if "task" in out and len(out):
+
+    def numeric(column: str) -> pd.Series:
+        if column not in out.columns:
+            return pd.Series(np.nan, index=out.index, dtype=float)
+        return pd.to_numeric(out[column], errors="coerce").astype(float)
+
+    student, teacher = numeric("student_dev_score"), numeric("teacher_dev_score")
+    ratio = student / teacher.where(teacher != 0)
+    logged = numeric("score_retained")
+    out["score_retained"] = logged.where(logged.notna(), ratio)
+    out["student_dev_score"] = student
+    if "task" in out.columns and len(out):
         out["score_percentile"] = student.groupby(out["task"]).rank(method="average", pct=True).astype(float)
     else:
         out["score_percentile"] = pd.Series(np.nan, index=out.index, dtype=float)
-    size = pd.to_numeric(out["mf.train_size"], errors="coerce") if "mf.train_size" in out \
-        else pd.Series(np.nan, index=out.index)
-    cap = pd.to_numeric(out["training.max_train_examples"], errors="coerce") \
-        if "training.max_train_examples" in out else pd.Series(np.nan, index=out.index)
-    capped = cap.where(cap > 0)
-    effective = np.fmin(capped.astype(float), size.astype(float))  # fmin: NaN only where both are NaN
-    out["train_size"] = pd.Series(effective, index=out.index).astype(float)
+    cap = numeric("training.max_train_examples")
+    # fmin: the smaller of the two, or the one that is known
+    out["train_size"] = np.fmin(cap.where(cap > 0), numeric("mf.train_size"))
     return out
 
 

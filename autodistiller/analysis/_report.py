@@ -355,7 +355,9 @@ def render_report(
         if costs and done["student_dev_score"].notna().any():
             front = pareto_front(task_rows, costs=[c for c, _ in costs])
             page.plot(_pareto_figure(done, front, costs), f"{name}: dev score vs size and latency")
-        page.plot(_progress_figure(progress[progress["task"] == name]), f"{name}: best dev score so far per search")
+        task_progress = progress[progress["task"] == name]
+        if task_progress["score"].notna().any():
+            page.plot(_progress_figure(task_progress), f"{name}: best dev score so far per search")
         task_effects = _compared(effects[effects["task"] == name])
         if not task_effects.empty:
             page.plot(_effects_figure(task_effects), f"{name}: mean score retained per stage option")
