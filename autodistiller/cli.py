@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from autodistiller.analysis import _cli as analysis_cli
 from autodistiller.errors import AutoDistillerError, ConfigError
 
 __all__ = ["main", "build_parser"]
@@ -112,6 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     trials.add_argument("--top", type=int, default=10, help="best N by student dev score (0: all)")
     trials.add_argument("--format", choices=("table", "csv", "markdown"), default="table")
     trials.add_argument("--columns", default=None, help="comma-separated columns to show")
+    analysis_cli.add_trials_arguments(trials)  # --query, --group-by, --baseline
+    analysis_cli.add_commands(commands)  # report, export-optuna
 
     options = commands.add_parser("options", help="every pipeline parameter and registered option")
     options.add_argument("--stage", default=None, help="only this stage (student, loss, training)")
@@ -314,10 +317,18 @@ def _cmd_trials(args: argparse.Namespace) -> int:
         raise ConfigError(f"no trials at {root}; run `autodistiller search` or pass --meta-dataset.")
     filters = {key: value for key, value in (("task", args.task), ("experiment_id", args.experiment),
                                              ("status", args.status)) if value}
-    frame = meta_dataset.load(root, filters=filters or None)
+    frame = analysis_cli.query_trials(meta_dataset.load(root, filters=filters or None), args.query)
     columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
     print(f"{len(frame)} trials in {root}", file=sys.stderr)
-    _print_table(_top(frame, args.top), args.format, columns)
+    if args.group_by:
+        grouped = analysis_cli.group_trials(frame, args.group_by)
+        _print_table(grouped, args.format, list(grouped.columns))
+    else:
+        _print_table(_top(frame, args.top), args.format, columns)
+    if args.baseline:
+        table = analysis_cli.baseline_comparison(frame, cache_dir=args.cache_dir)
+        print()
+        _print_table(table, args.format, list(table.columns))
     return 0
 
 
@@ -356,6 +367,7 @@ _COMMANDS = {
     "options": _cmd_options,
     "search": _cmd_search,
     "trials": _cmd_trials,
+    **analysis_cli.COMMANDS,
 }
 
 
