@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from autodistiller.analysis import _cli as analysis_cli
+from autodistiller.analysis import commands as analysis_cli
 from autodistiller.errors import AutoDistillerError, ConfigError
 
 __all__ = ["main", "build_parser"]

@@ -11,6 +11,7 @@ import pytest
 
 from autodistiller import PipelineConfig, distill
 from autodistiller import meta_dataset as md
+from autodistiller.config import active_parameters
 from autodistiller.testing import one_torch_thread
 
 # a narrow student (hidden 16) starts from random weights, so the options really change its score
@@ -31,15 +32,20 @@ def _grid(kd_loss: str) -> list[dict]:
 
 def _log(root: Path, task, teacher, *, experiment: str, trial: str, config: dict, ended_at: float,
          result=None, error: str | None = None, last: dict | None = None) -> None:
-    context = {"task_family": task.card.family, "task_type": task.card.task_type, "metric": task.card.metric,
+    """One row as a search's logger writes it: a finished trial's own record, or what a stopped / failed trial
+    reported."""
+    context = {"task_family": task.card.family, "task_type": task.card.task_type,
                "teacher_backbone": teacher.backbone,
                **md.task_meta_features(task, tokenizer=teacher.tokenizer, max_length=32,
                                        teacher_dev_score=teacher.dev_score)}
     if result is not None:
-        last = {**result.metrics(), "finished": True, "started_at": ended_at - result.train_seconds}
-    row = md.trial_row(experiment_id=experiment, trial_id=trial, config=config, last_result=last, error=error,
-                       context=context, ended_at=ended_at,
-                       history=[h["dev_score"] for h in result.history] if result is not None else None)
+        columns, status = {**result.to_row(), "started_at": ended_at - result.train_seconds}, "completed"
+    else:
+        active = active_parameters(config)
+        columns = {**{k: v for k, v in config.items() if k in active}, "metric": task.card.metric, **(last or {})}
+        status = "failed" if error else "early_stopped"
+    row = md.trial_row(experiment_id=experiment, trial_id=trial, status=status, columns=columns, context=context,
+                       ended_at=ended_at, error=error)
     md.write_row(root, task.name, row)
 
 
@@ -76,7 +82,7 @@ def meta_root(tmp_path_factory, tiny_task, tiny_teacher, regression_task, regres
                      ended_at=T0 + next(clock), result=result)
         stopped = PipelineConfig.from_flat({**FAST, "loss.kind": "kl"}).to_flat()
         _log(root, tiny_task, tiny_teacher, experiment=f"{tiny_task.name}-search1", trial="t90", config=stopped,
-             ended_at=T0 + next(clock), last={"best_dev_score": 0.5, "epoch": 1, "started_at": T0})
+             ended_at=T0 + next(clock), last={"student_dev_score": 0.5, "epochs_run": 1, "started_at": T0})
         _log(root, tiny_task, tiny_teacher, experiment=f"{tiny_task.name}-search1", trial="t91",
              config={**stopped, "student.layers": 8}, ended_at=T0 + next(clock),
              error="ConfigError: student.layers=8 exceeds the 4 layers of the teacher")

@@ -140,7 +140,7 @@ def baseline_comparison(frame: pd.DataFrame, *, cache_dir: str | None = None) ->
 
 def _root(args: argparse.Namespace) -> str:
     from autodistiller import meta_dataset
-    from autodistiller.searcher._tuner import default_storage
+    from autodistiller.searcher import default_storage
 
     root = args.meta_dataset or f"{default_storage()}/meta_dataset"
     if not meta_dataset.list_files(root):
