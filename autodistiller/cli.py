@@ -101,6 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--sampler", choices=("tpe", "random"), default="tpe",
                         help="Optuna sampler: multivariate TPE (default) or random search")
     search.add_argument("--seed", type=int, default=0, help="seed of the sampler")
+    search.add_argument("--warm-start-from", default=None, metavar="FILE",
+                        help="YAML list of pipelines (flat keys) run first, in order, e.g. a shared portfolio; "
+                             "space parameters a pipeline leaves out take their defaults")
     search.add_argument("--no-save-students", action="store_true", help="do not keep each trial's student")
     _add_teacher(search)
     _add_cache(search)
@@ -229,9 +232,10 @@ def _cmd_distill(args: argparse.Namespace) -> int:
 
 
 def _cmd_search(args: argparse.Namespace) -> int:
-    from autodistiller.searcher import load_space, search
+    from autodistiller.searcher import load_points, load_space, search
 
-    space = load_space(args.space)  # a bad space fails before anything loads
+    space = load_space(args.space)  # a bad space or warm-start file fails before anything loads
+    points = load_points(args.warm_start_from) if args.warm_start_from else None
     spec = _task_spec(args)
     teacher_training, teacher = None, None
     task = spec.load(args.cache_dir)
@@ -251,7 +255,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
             cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial, seed=args.seed,
             scheduler=args.scheduler, sampler=args.sampler, teacher=teacher, backbone=args.backbone,
             meta_dataset_path=args.meta_dataset, cache_dir=args.cache_dir,
-            save_students=not args.no_save_students, **kwargs,
+            save_students=not args.no_save_students, points_to_evaluate=points, **kwargs,
         )
     except SearchInterrupted as stopped:
         frame = stopped.outcome.trials if stopped.outcome is not None else None

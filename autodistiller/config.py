@@ -20,7 +20,7 @@ import functools
 import math
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -53,7 +53,9 @@ __all__ = [
     "FieldSpec",
     "section_fields",
     "active_parameters",
+    "parameter_active",
     "deciding_parameters",
+    "default_value",
     "procedure_settings",
     "registered_options",
 ]
@@ -89,6 +91,7 @@ class FieldSpec:
     choices: tuple[Any, ...] | None
 
 
+@functools.cache
 def _field_type(section: type, name: str) -> type:
     hint = typing.get_type_hints(section)[name]
     if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
@@ -471,7 +474,13 @@ def _defaults() -> dict[str, Any]:
 
 
 def _deciders() -> dict[str, list[tuple[str, str]]]:
-    """``parameter key -> [(selector key, option)]``: the options that read each conditional parameter."""
+    """``parameter key -> [(selector key, option)]``: the options that read each conditional parameter
+    (recomputed only when an option is registered)."""
+    return _deciders_for(tuple(len(registry) for registry in PIPELINE_REGISTRIES))
+
+
+@functools.cache
+def _deciders_for(sizes: tuple[int, ...]) -> dict[str, list[tuple[str, str]]]:
     out: dict[str, list[tuple[str, str]]] = {}
     for registry in PIPELINE_REGISTRIES:
         if registry.selects is None:
@@ -481,6 +490,11 @@ def _deciders() -> dict[str, list[tuple[str, str]]]:
             for name in option_parameters(impl):
                 out.setdefault(f"{section}.{name}", []).append((registry.selects, option))
     return out
+
+
+def default_value(key: str) -> Any:
+    """The config default of flat key ``key``."""
+    return _defaults()[key]
 
 
 def procedure_settings(kind: str) -> tuple[dict[str, Any], tuple[str, ...]]:
@@ -502,6 +516,16 @@ def active_parameters(values: Mapping[str, Any]) -> frozenset[str]:
     ``intermediate.critic_dim`` under an MI objective. The others (``training.*``, ``student.*``, the top-level
     selectors) are always active.
     """
+    active = _activity(values)
+    return frozenset(key for key in _defaults() if active(key))
+
+
+def parameter_active(key: str, values: Mapping[str, Any]) -> bool:
+    """Whether ``key`` is active for ``values`` (:func:`active_parameters`, for one key)."""
+    return _activity(values)(key)
+
+
+def _activity(values: Mapping[str, Any]) -> Callable[[str], bool]:
     flat = {**_defaults(), **{k: v for k, v in values.items() if v is not None}}
     flat.update(procedure_settings(flat["procedure.kind"])[0])
     deciders = _deciders()
@@ -515,7 +539,7 @@ def active_parameters(values: Mapping[str, Any]) -> frozenset[str]:
                 for selector, option in deciders[key])
         return memo[key]
 
-    return frozenset(key for key in _defaults() if active(key))
+    return active
 
 
 def deciding_parameters(key: str) -> frozenset[str]:

@@ -36,14 +36,15 @@ from autodistiller._yaml import read_yaml
 from autodistiller.config import (
     FieldSpec,
     PipelineConfig,
-    active_parameters,
     deciding_parameters,
+    default_value,
+    parameter_active,
     procedure_settings,
     section_fields,
 )
 from autodistiller.errors import ConfigError, UnknownOptionError
 
-__all__ = ["Parameter", "SearchSpace", "load_space"]
+__all__ = ["Parameter", "SearchSpace", "load_points", "load_space"]
 
 SPACE_FORMAT_VERSION = 1
 _PARAM_KEYS = {"type", "choices", "low", "high", "log", "step", "value", "when"}
@@ -134,6 +135,31 @@ class SearchSpace:
                 raise ConfigError(f"{self.source}: {key}={value!r} lies outside the space's "
                                   f"{'choices ' + str(list(param.choices)) if param.choices else 'range'}")
 
+    def complete_point(self, point: Mapping[str, Any]) -> dict[str, Any]:
+        """A warm-start pipeline as the exact trial it names: checked to lie inside the space, and every
+        parameter of the space that applies to it but that it does not give set to the config default (a
+        sampler would otherwise draw it, and the same point would be another pipeline on every task)."""
+        self.check_point(point)
+        defaults = PipelineConfig().to_flat()
+        values: dict[str, Any] = {}
+        for param in self.parameters:
+            if not (param.active(values) and applies(param.key, {**values, **point})):
+                continue
+            if param.key in point:
+                values[param.key] = point[param.key]
+            else:
+                values[param.key] = param.value if param.kind == "fixed" else defaults[param.key]
+                try:
+                    self.check_point({param.key: values[param.key]})
+                except ConfigError:
+                    raise ConfigError(f"{self.source}: a warm-start pipeline must give {param.key}: its default "
+                                      f"{defaults[param.key]!r} lies outside the space ({dict(point)})") from None
+        unread = sorted(set(point) - set(values))
+        if unread:
+            raise ConfigError(f"{self.source}: the warm-start pipeline {dict(point)} gives {unread}, which its own "
+                              "options do not read (or its procedure fixes); drop them.")
+        return values
+
     def violated(self, values: Mapping[str, Any]) -> list[str]:
         """The constraints that ``values`` (flat pipeline keys; defaults fill the rest) break."""
         env = {**PipelineConfig().to_flat(), **values}
@@ -149,8 +175,8 @@ class SearchSpace:
 def applies(key: str, values: Mapping[str, Any]) -> bool:
     """Whether a search samples ``key`` given the ``values`` chosen so far: the chosen procedure does not fix it,
     and a chosen option reads it."""
-    sets, from_teacher = procedure_settings(values.get("procedure.kind", PipelineConfig().procedure.kind))
-    return key not in sets and key not in from_teacher and key in active_parameters(values)
+    sets, from_teacher = procedure_settings(values.get("procedure.kind", default_value("procedure.kind")))
+    return key not in sets and key not in from_teacher and parameter_active(key, values)
 
 
 def _field_specs() -> dict[str, FieldSpec]:
@@ -364,3 +390,24 @@ def load_space(path: str | Path) -> SearchSpace:
     """Read and validate a YAML search space (``yaml.safe_load`` only: a space never runs code)."""
     data = read_yaml(path, "search space")
     return space_from_dict(data, source=str(path))
+
+
+def load_points(path: str | Path) -> list[dict[str, Any]]:
+    """Warm-start pipelines from YAML: a list of flat mappings, or ``pipelines:`` entries with a ``name`` and a
+    ``pipeline`` mapping (a portfolio). Every key is checked as a pipeline parameter."""
+    data = read_yaml(path, "warm-start file")
+    entries = data.get("pipelines") if isinstance(data, Mapping) else data
+    if not isinstance(entries, list) or not entries:
+        raise ConfigError(f"{path}: a warm-start file holds a list of pipelines (or `pipelines:` with one); got "
+                          f"{type(entries).__name__}")
+    points = []
+    for number, entry in enumerate(entries, 1):
+        pipeline = entry.get("pipeline", entry) if isinstance(entry, Mapping) else None
+        if not isinstance(pipeline, Mapping):
+            raise ConfigError(f"{path}: pipeline {number} must be a mapping of flat keys, got {entry!r}")
+        try:
+            PipelineConfig.from_flat(pipeline)
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: pipeline {number} ({entry.get('name', '')}): {exc}") from None
+        points.append(dict(pipeline))
+    return points

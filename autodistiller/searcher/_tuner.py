@@ -98,7 +98,7 @@ def _check_arguments(space: SearchSpace, *, trials: int, max_concurrent: int, cp
     if sampler not in ("tpe", "random"):
         raise ConfigError(f"sampler={sampler!r} must be 'tpe' (multivariate TPE) or 'random'.")
     for point in points_to_evaluate or ():
-        space.check_point(point)
+        space.complete_point(point)
 
 
 def _experiment(task: Task, *, storage: str | None, name: str | None, resume: bool,
@@ -150,8 +150,9 @@ def _new_tuner(trainable: Any, space: SearchSpace, experiment: _Experiment, call
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             optuna_sampler = optuna.samplers.TPESampler(multivariate=True, group=True, seed=seed,
                                                         n_startup_trials=min(10, max(2, trials // 3)))
+    points = [space.complete_point(p) for p in points_to_evaluate or []]
     searcher = OptunaSearch(space=space.define_by_run, metric=METRIC, mode="max", sampler=optuna_sampler,
-                            seed=seed, points_to_evaluate=[dict(p) for p in points_to_evaluate or []] or None)
+                            seed=seed, points_to_evaluate=points or None)
     max_epochs = int(space.max_value("training.epochs", PipelineConfig().training.epochs))
     chosen_scheduler = (
         ASHAScheduler(time_attr="epoch", max_t=max(1, max_epochs), grace_period=grace_period,
@@ -214,7 +215,9 @@ def search(
     Everything that can be wrong with the inputs (space, task, storage, resume target, cluster address) is
     checked before the teacher is fine-tuned (once, cached) and the trials start. ``resume=True`` continues
     the experiment ``name`` under ``storage`` with ``Tuner.restore``; finished trials are not re-run and no
-    row is written twice. ``callbacks`` are extra Ray Tune callbacks. Returns a :class:`SearchOutcome`
+    row is written twice. ``points_to_evaluate`` are pipelines run first, in order (a portfolio, or a
+    recommender's picks): each is completed with the config defaults of the space parameters it leaves out, so a
+    point is the same pipeline on every task. ``callbacks`` are extra Ray Tune callbacks. Returns a :class:`SearchOutcome`
     (iterable as ``(result_grid, trials_frame)``).
     """
     from ray import tune

@@ -32,8 +32,8 @@ def space():
 def test_search_logs_every_trial_including_a_failed_one(tmp_path, tiny_task, tiny_teacher, space):
     outcome = search(tiny_task, space, trials=4, max_concurrent=2, storage=str(tmp_path / "runs"), name="exp",
                      teacher=tiny_teacher, seed=3, verbose=0, log=lambda _: None,
-                     points_to_evaluate=[{"loss.kind": "kl", "student.layers": 8},
-                                         {"loss.kind": "mse", "student.layers": 2}])
+                     points_to_evaluate=[{"loss.kind": "kl", "student.layers": 8, "training.learning_rate": 1e-3},
+                                         {"loss.kind": "mse", "student.layers": 2, "training.learning_rate": 1e-3}])
     grid, frame = outcome
     assert len(grid) == 4 and len(frame) == 4 and frame["trial_id"].is_unique
     assert set(frame["status"]) <= {"completed", "early_stopped", "failed"}

@@ -176,3 +176,26 @@ def test_deciding_parameters_are_sampled_first():
         assert ("intermediate.critic" in values) == (values["intermediate.objective"] == "infonce")
         assert ("augment.policy" in values) == (values["procedure.kind"] == "standard")
         assert ("augment.mix_alpha" in values) == (values.get("augment.policy") == "mixkd")
+
+
+def test_a_warm_start_point_is_completed_into_one_exact_pipeline(tmp_path):
+    from autodistiller.searcher import load_points
+
+    space = load_space(Path(__file__).parents[2] / "search_spaces" / "distiller.yaml")
+    point = space.complete_point({"loss.kind": "mse", "procedure.kind": "standard"})
+    assert point["loss.kind"] == "mse" and point["loss.alpha"] == 0.5 and "loss.temperature" not in point
+    assert point["intermediate.objective"] == "none" and "intermediate.beta" not in point  # inactive: not given
+    assert point["training.learning_rate"] == 5e-5 and point["student.layers"] == 2
+    mate = space.complete_point({"procedure.kind": "annealing_mate"})
+    assert "loss.kind" not in mate and mate["loss.tau_max"] == 10.0  # fixed by the procedure, its parameter read
+    with pytest.raises(ConfigError, match="options do not read"):
+        space.complete_point({"loss.kind": "mse", "loss.temperature": 3.0})
+    with pytest.raises(ConfigError, match="must give intermediate.beta"):
+        _space(**{"intermediate.objective": {"choices": ["pkd"]},
+                  "intermediate.beta": {"low": 10.0, "high": 100.0}}).complete_point({"intermediate.objective": "pkd"})
+    path = tmp_path / "portfolio.yaml"
+    path.write_text("pipelines:\n  - name: no_kd\n    pipeline: {loss.kind: none}\n  - {loss.kind: kl}\n")
+    assert load_points(path) == [{"loss.kind": "none"}, {"loss.kind": "kl"}]
+    path.write_text("pipelines:\n  - name: bad\n    pipeline: {loss.kind: kld}\n")
+    with pytest.raises(ConfigError, match="pipeline 1 \\(bad\\).*loss.kind"):
+        load_points(path)
