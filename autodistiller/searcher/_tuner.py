@@ -20,6 +20,7 @@ from autodistiller.errors import ConfigError
 from autodistiller.models import DEFAULT_BACKBONE, TEACHER_TRAINING, Teacher, fine_tune_teacher
 from autodistiller.searcher._cluster import check_cluster_address, init_ray
 from autodistiller.searcher._space import SearchSpace, load_space
+from autodistiller.searcher._trust import check_private_storage
 from autodistiller.tasks import Task, TaskSpec, load_task
 
 __all__ = ["SearchOutcome", "search", "parse_duration", "default_storage"]
@@ -144,6 +145,8 @@ def search(
         exists = Path(experiment_path, "tuner.pkl").is_file()
         if resume and not exists:
             raise ConfigError(f"nothing to resume: {experiment_path} holds no experiment (tuner.pkl is missing).")
+        if resume:
+            check_private_storage(experiment_path)  # restoring unpickles it: nobody else may have written there
         if not resume and Path(experiment_path).exists():
             raise ConfigError(f"{experiment_path} already exists: pass --resume to continue it, or another --name.")
     rows_root = meta_dataset_path or f"{storage}/meta_dataset"
