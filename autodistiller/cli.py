@@ -95,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--max-concurrent", type=int, default=2, help="trials run at once (default 2)")
     search.add_argument("--cpus-per-trial", type=float, default=1.0)
     search.add_argument("--gpus-per-trial", type=float, default=0.0, help="fractions share a GPU, e.g. 0.5")
+    search.add_argument("--max-failures", type=int, default=None,
+                        help="retries of a trial whose run failed, e.g. its node was lost (default: 0 on an "
+                             "embedded Ray, 2 on a cluster)")
     search.add_argument("--scheduler", choices=("asha", "fifo"), default="asha",
                         help="asha stops weak trials early on the per-epoch dev score; fifo runs all to the end")
     search.add_argument("--sampler", choices=("tpe", "random"), default="tpe",
@@ -226,7 +229,8 @@ def _cmd_search(args: argparse.Namespace) -> int:
     outcome = search(
         task, space, trials=args.trials, time_budget=args.time_budget, storage=args.storage, name=args.name,
         resume=args.resume, address=args.address, max_concurrent=args.max_concurrent,
-        cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial, seed=args.seed,
+        cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial, max_failures=args.max_failures,
+        seed=args.seed,
         scheduler=args.scheduler, sampler=args.sampler, teacher=teacher, backbone=args.backbone,
         meta_dataset_path=args.meta_dataset, cache_dir=args.cache_dir, save_students=not args.no_save_students, **kwargs,
     )

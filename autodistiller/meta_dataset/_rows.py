@@ -38,12 +38,14 @@ def trial_row(
     context: Mapping[str, Any],
     ended_at: float,
     history: list[float] | None = None,
+    attempts: int | None = None,
 ) -> dict[str, Any]:
     """One row. Status: ``failed`` with an error; ``completed`` when the trial's last report says it
     finished; otherwise ``early_stopped`` (stopped by the scheduler or the time budget).
 
     ``config`` holds the sampled flat pipeline keys (inactive ones take the config defaults). ``context``
-    carries the experiment-wide columns (task, meta-features, teacher, resources).
+    carries the experiment-wide columns (task, meta-features, teacher, resources). ``attempts``: how many
+    times the trial ran (> 1: retried after a failure such as a lost node); None when unknown.
     """
     last = dict(last_result or {})
     status = "failed" if error else ("completed" if last.get("finished") else "early_stopped")
@@ -63,6 +65,7 @@ def trial_row(
         "started_at": _utc(started),
         "ended_at": _utc(ended_at),
         "wall_seconds": (ended_at - started) if started else None,
+        "attempts": attempts,
         "autodistiller_version": package_version(),
         "git_commit": git_commit(),
     }

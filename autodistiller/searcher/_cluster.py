@@ -27,7 +27,7 @@ def _current_cluster_address() -> str | None:
     """What ``address="auto"`` resolves to: ``$RAY_ADDRESS``, else the file ``ray start`` writes."""
     if os.environ.get("RAY_ADDRESS"):
         return os.environ["RAY_ADDRESS"]
-    path = Path(tempfile.gettempdir(), "ray", "ray_current_cluster")
+    path = Path(os.environ.get("RAY_TMPDIR") or tempfile.gettempdir(), "ray", "ray_current_cluster")
     if path.is_file():
         text = path.read_text().strip()
         return text or None

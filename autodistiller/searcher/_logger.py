@@ -11,6 +11,7 @@ from typing import Any
 from ray.tune import Callback
 
 from autodistiller.meta_dataset import trial_row, write_row
+from autodistiller.searcher._faults import trial_attempts
 
 __all__ = ["MetaDatasetLogger", "error_text"]
 
@@ -50,6 +51,7 @@ class MetaDatasetLogger(Callback):
         self.task_name = task_name
         self.context = dict(context)
         self._history: dict[str, list[float]] = {}
+        self._recovered: dict[str, int] = {}  # retries after a failure (e.g. a lost node), per trial
         self.written: set[str] = set()
 
     def on_trial_result(self, iteration: int, trials: list[Any], trial: Any, result: dict, **info: Any) -> None:
@@ -61,9 +63,15 @@ class MetaDatasetLogger(Callback):
         history = last.get("dev_score_history") or self._history.get(trial.trial_id)
         row = trial_row(experiment_id=self.experiment_id, trial_id=trial.trial_id, config=trial.config,
                         last_result=last, error=error, context=self.context, ended_at=time.time(),
-                        history=list(history) if history else None)
+                        history=list(history) if history else None,
+                        attempts=trial_attempts(trial, self._recovered.get(trial.trial_id, 0), errored=error is not None))
         write_row(self.root, self.task_name, row)
         self.written.add(trial.trial_id)
+
+    def on_trial_recover(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+        """A failed trial will run again (no row yet): its epochs start over."""
+        self._recovered[trial.trial_id] = self._recovered.get(trial.trial_id, 0) + 1
+        self._history.pop(trial.trial_id, None)
 
     def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
         self._write(trial, None)

@@ -19,6 +19,7 @@ from autodistiller.config import PipelineConfig, TrainingConfig
 from autodistiller.errors import ConfigError
 from autodistiller.models import DEFAULT_BACKBONE, TEACHER_TRAINING, Teacher, fine_tune_teacher
 from autodistiller.searcher._cluster import check_cluster_address, init_ray
+from autodistiller.searcher._faults import resolve_max_failures
 from autodistiller.searcher._space import SearchSpace, load_space
 from autodistiller.searcher._trust import check_private_storage
 from autodistiller.tasks import Task, TaskSpec, load_task
@@ -86,6 +87,7 @@ def search(
     max_concurrent: int = 2,
     cpus_per_trial: float = 1.0,
     gpus_per_trial: float = 0.0,
+    max_failures: int | None = None,
     seed: int = 0,
     scheduler: str = "asha",
     sampler: str = "tpe",
@@ -107,8 +109,9 @@ def search(
     Everything that can be wrong with the inputs (space, task, storage, resume target, cluster address) is
     checked before the teacher is fine-tuned (once, cached) and the trials start. ``resume=True`` continues
     the experiment ``name`` under ``storage`` with ``Tuner.restore``; finished trials are not re-run and no
-    row is written twice. ``callbacks`` are extra Ray Tune callbacks. Returns a :class:`SearchOutcome`
-    (iterable as ``(result_grid, trials_frame)``).
+    row is written twice. ``max_failures``: retries of a trial whose run failed (a lost node; default 0 on an
+    embedded Ray, 2 on a cluster); a retried trial still gets one row. ``callbacks`` are extra Ray Tune
+    callbacks. Returns a :class:`SearchOutcome` (iterable as ``(result_grid, trials_frame)``).
     """
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
@@ -129,6 +132,7 @@ def search(
     if sampler not in ("tpe", "random"):
         raise ConfigError(f"sampler={sampler!r} must be 'tpe' (multivariate TPE) or 'random'.")
     budget_s = parse_duration(time_budget)
+    max_failures = resolve_max_failures(max_failures, address)
     for point in points_to_evaluate or ():
         space.check_point(point)
     storage = storage or default_storage()
@@ -218,7 +222,7 @@ def search(
                 storage_path=storage,
                 callbacks=[logger, *callbacks],
                 checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
-                failure_config=tune.FailureConfig(max_failures=0),
+                failure_config=tune.FailureConfig(max_failures=max_failures),
                 verbose=verbose,
             ),
         )
