@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from autodistiller import _jobs_cli
 from autodistiller.errors import AutoDistillerError, ConfigError
 
 __all__ = ["main", "build_parser"]
@@ -106,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--no-save-students", action="store_true", help="do not keep each trial's student")
     _add_teacher(search)
     _add_cache(search)
+    _jobs_cli.add_commands(commands, search)  # submit (search's options, as a Ray job) and jobs
 
     trials = commands.add_parser("trials", help="show logged trials from a meta-dataset")
     trials.add_argument("--meta-dataset", default=None, help="meta-dataset dir or URI (default: ./runs/meta_dataset)")
@@ -333,6 +335,8 @@ _COMMANDS = {
     "options": _cmd_options,
     "search": _cmd_search,
     "trials": _cmd_trials,
+    "submit": _jobs_cli.cmd_submit,
+    "jobs": _jobs_cli.cmd_jobs,
 }
 
 
