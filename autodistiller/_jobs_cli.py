@@ -57,6 +57,9 @@ def add_commands(commands: Any, search: argparse.ArgumentParser) -> None:
     job.add_argument("--driver-cpus", type=float, default=None, help="CPUs reserved for the job's driver")
     job.add_argument("--driver-gpus", type=float, default=None,
                      help="GPUs reserved for the driver (it fine-tunes the teacher): puts it on a GPU node")
+    job.add_argument("--cluster-config", default=None, metavar="YAML",
+                     help="the cluster's launcher YAML or KubeRay manifest (cluster/aws.yaml, ...): refuse to submit "
+                          "a search whose trials fit no node type")
     job.add_argument("--follow", action="store_true", help="then stream the job's logs until it ends")
     submit.set_defaults(forwarded_actions=tuple(forwarded))
 
@@ -128,6 +131,11 @@ def cmd_submit(args: argparse.Namespace) -> int:
     if args.resume and not args.name:
         raise ConfigError("submit --resume needs the --name of the experiment to resume (see `autodistiller jobs list`).")
     load_space(args.space)  # a bad space fails here, not minutes later on the cluster
+    if args.cluster_config:
+        from autodistiller.searcher._launcher import check_trials_fit, load_cluster_config
+
+        check_trials_fit(load_cluster_config(args.cluster_config), cpus_per_trial=args.cpus_per_trial,
+                         gpus_per_trial=args.gpus_per_trial, source=args.cluster_config)
     env_vars = _env_vars(args.env)
     address = jobs_address(args.jobs_address)
     warning = insecure_address_warning(address)
