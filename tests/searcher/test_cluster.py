@@ -118,7 +118,7 @@ def test_embedded_ray_listens_on_loopback_only_and_refuses_clients_without_the_t
     created private to the user."""
     import psutil
 
-    from autodistiller.testing._network import is_loopback, listening_sockets, probe
+    from autodistiller.testing import is_loopback, listening_sockets, probe
 
     home = tmp_path / "home"  # no Ray token yet: the search creates one
     home.mkdir()
