@@ -23,6 +23,7 @@ RAY_GRPC_METHODS = (
     "/ray.rpc.NodeManagerService/GetSystemConfig",  # raylet
     "/ray.rpc.CoreWorkerService/NumPendingTasks",  # drivers and workers
     "/ray.rpc.ObjectManagerService/Pull",  # raylet's object manager (probed without a token only)
+    "/ray.rpc.ReporterService/GetTraceback",  # the dashboard agent (with ray[default])
 )
 
 
@@ -69,16 +70,25 @@ def listening_sockets(pids: Iterable[int]) -> list[ListeningSocket]:
     return found
 
 
-def _http1(host: str, port: int, timeout: float) -> str | None:
-    """The status line of an HTTP/1.1 answer, or None when the server does not speak HTTP/1."""
+def _http1(host: str, port: int, timeout: float) -> tuple[str, bytes] | None:
+    """The status line and the start of the body of an HTTP/1 answer to ``GET /``, or None when the server does
+    not speak HTTP/1."""
     with socket.create_connection((host, port), timeout=timeout) as conn:
         conn.sendall(f"GET / HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n".encode())
+        data = b""
         try:
-            data = conn.recv(4096)
+            while len(data) < 8192 and len(data.partition(b"\r\n\r\n")[2]) < 16:  # headers + a bit of the body
+                chunk = conn.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+                if len(data) >= 5 and not data.startswith(b"HTTP/"):  # not HTTP/1 (e.g. an HTTP/2 GOAWAY)
+                    break
         except OSError:
-            return None
+            pass
     if data.startswith(b"HTTP/1."):
-        return data.split(b"\r\n", 1)[0].decode("latin-1")
+        head, _, body = data.partition(b"\r\n\r\n")
+        return head.split(b"\r\n", 1)[0].decode("latin-1"), body
     return None
 
 
@@ -225,13 +235,17 @@ def probe(host: str, port: int, *, token: str | None = None, methods: Sequence[s
           timeout: float = 5.0) -> ProbeResult:
     """Send a request without credentials (or with ``token``) to ``host:port`` and classify the answer.
 
-    HTTP/1 servers: refused when the status is 401 or 403. gRPC servers: each of ``methods`` is called until one
-    is not UNIMPLEMENTED; refused when that one answers UNAUTHENTICATED. Anything else (an answer, a server
-    that implements none of the methods, a protocol the probe does not know) is *not* refused.
+    HTTP/1 servers: refused when the status is 401 or 403; a Prometheus metrics page (which Ray serves without
+    a token) comes back as protocol ``prometheus``, not refused. gRPC servers: each of ``methods`` is called
+    until one is not UNIMPLEMENTED; refused when that one answers UNAUTHENTICATED. Anything else (an answer, a
+    server that implements none of the methods, a protocol the probe does not know) is *not* refused.
     """
-    status_line = _http1(host, port, timeout)
-    if status_line is not None:
+    answer = _http1(host, port, timeout)
+    if answer is not None:
+        status_line, body = answer
         code = status_line.split(" ", 2)[1] if " " in status_line else ""
+        if code == "200" and body.lstrip().startswith((b"# HELP", b"# TYPE")):
+            return ProbeResult(False, "prometheus", f"{status_line}: read-only metrics")
         return ProbeResult(code in ("401", "403"), "http", status_line)
     answers = []
     for method in methods:

@@ -114,8 +114,9 @@ def _probe_host() -> str:
 def test_embedded_ray_listens_on_loopback_only_and_refuses_clients_without_the_token(tmp_path, tiny_dir, tiny_task,
                                                                                      tiny_teacher):
     """Every socket the search's processes listen on is loopback, and each refuses a client without Ray's token
-    (HTTP 401/403 or gRPC UNAUTHENTICATED), even with RAY_AUTH_MODE=disabled in the environment. The token file is
-    created private to the user."""
+    (HTTP 401/403 or gRPC UNAUTHENTICATED), even with RAY_AUTH_MODE=disabled in the environment; the only
+    exception, present with ray[default], is Ray's read-only Prometheus metrics pages, which Ray serves without a
+    token (on loopback here). The token file is created private to the user."""
     import psutil
 
     from autodistiller.testing import is_loopback, listening_sockets, probe
@@ -146,10 +147,15 @@ def test_embedded_ray_listens_on_loopback_only_and_refuses_clients_without_the_t
         assert "gcs_server" in names and "raylet" in names and len(sockets) >= 5, sockets
         exposed = [s for s in sockets if not is_loopback(s.ip)]
         assert not exposed, f"listening on a non-loopback address: {exposed}"
+        refused = []
         for s in sockets:
             host = "127.0.0.1" if is_loopback(s.ip) else _probe_host()
             result = probe(host, s.port)
+            if result.protocol == "prometheus" and is_loopback(s.ip):
+                continue
             assert result.refused, f"{s} answered a client without the token: {result}"
+            refused.append(s.process)
+        assert {"gcs_server", "raylet"} <= set(refused)
         # the probe can tell: with the token, the GCS answers
         token = (home / ".ray" / "auth_token").read_text().strip()
         gcs = next(s for s in sockets if s.process == "gcs_server")
