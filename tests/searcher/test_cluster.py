@@ -170,3 +170,25 @@ def test_embedded_ray_listens_on_loopback_only_and_refuses_clients_without_the_t
             out, err = proc.communicate()
     assert proc.returncode == 0, err[-3000:]
     assert "ROWS 1" in out
+
+
+def test_the_embedded_rays_token_is_created_private_and_a_readable_one_is_reported(tmp_path, monkeypatch):
+    from autodistiller.searcher._cluster import ensure_local_token
+
+    monkeypatch.setenv("RAY_AUTH_MODE", "token")  # (the override of another mode is checked end to end above)
+    monkeypatch.delenv("RAY_AUTH_TOKEN", raising=False)
+    monkeypatch.delenv("RAY_AUTH_TOKEN_PATH", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    lines: list[str] = []
+    ensure_local_token(lines.append)
+    token = tmp_path / ".ray" / "auth_token"
+    assert token.stat().st_mode & 0o777 == 0o600 and len(token.read_text()) == 64 and not lines
+    ensure_local_token(lines.append)  # an existing private token: kept, nothing to say
+    assert not lines
+    token.chmod(0o644)
+    ensure_local_token(lines.append)
+    assert lines == [f"ray: warning: the Ray token file {token} is readable by other users, who can then drive any "
+                     f"Ray started with it; fix: chmod 600 {token}"]
+    monkeypatch.setenv("RAY_AUTH_TOKEN_PATH", str(tmp_path / "elsewhere" / "token"))
+    ensure_local_token(lines.append)
+    assert (tmp_path / "elsewhere" / "token").stat().st_mode & 0o777 == 0o600
