@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import textwrap
 from types import SimpleNamespace
 
+import psutil
 import pytest
 
 from autodistiller import ConfigError
@@ -97,8 +99,16 @@ def test_a_search_survives_a_worker_node_dying(tmp_path, tiny_dir, tiny_task, ti
     os.mkdir(os.path.join(temp_dir, "ray"))
     env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS",)}
     env["RAY_TMPDIR"] = temp_dir  # Ray's "current cluster" file too: other Rays on this machine are not touched
-    run = subprocess.run([sys.executable, "-c", _KILL_A_NODE, str(tiny_dir), str(storage), temp_dir, str(report)],
-                         capture_output=True, text=True, timeout=540, env=env)
+    try:
+        run = subprocess.run([sys.executable, "-c", _KILL_A_NODE, str(tiny_dir), str(storage), temp_dir, str(report)],
+                             capture_output=True, text=True, timeout=540, env=env)
+    finally:  # a timed-out driver leaves its nodes behind: end them, found by this test's temp dir
+        leftovers = [p for p in psutil.process_iter(["pid", "cmdline"])
+                     if any(temp_dir in part for part in (p.info["cmdline"] or []))]
+        for process in leftovers:
+            process.kill()
+        psutil.wait_procs(leftovers, timeout=30)
+        shutil.rmtree(temp_dir, ignore_errors=True)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-4000:]
     result = json.loads(report.read_text())
     killed = result["killed"]

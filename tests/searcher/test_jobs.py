@@ -7,6 +7,7 @@ import argparse
 import importlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -197,6 +198,7 @@ def ray_head(tmp_path):
         for process in leftovers:
             process.kill()
         psutil.wait_procs(leftovers, timeout=30)
+        shutil.rmtree(temp_dir, ignore_errors=True)
 
 
 def _cli(env: dict[str, str], *argv: str, timeout: float = 300) -> subprocess.CompletedProcess:
