@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from autodistiller import _jobs_cli
 from autodistiller.analysis import commands as analysis_cli
 from autodistiller.errors import AutoDistillerError, ConfigError
 
@@ -96,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--max-concurrent", type=int, default=2, help="trials run at once (default 2)")
     search.add_argument("--cpus-per-trial", type=float, default=1.0)
     search.add_argument("--gpus-per-trial", type=float, default=0.0, help="fractions share a GPU, e.g. 0.5")
+    search.add_argument("--max-failures", type=int, default=None,
+                        help="retries of a trial whose run failed, e.g. its node was lost (default: 0 on an "
+                             "embedded Ray, 2 on a cluster)")
     search.add_argument("--scheduler", choices=("asha", "fifo"), default="asha",
                         help="asha stops weak trials early on the per-epoch dev score; fifo runs all to the end")
     search.add_argument("--sampler", choices=("tpe", "random"), default="tpe",
@@ -107,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--no-save-students", action="store_true", help="do not keep each trial's student")
     _add_teacher(search)
     _add_cache(search)
+    _jobs_cli.add_commands(commands, search)  # submit (search's options, as a Ray job) and jobs
 
     trials = commands.add_parser("trials", help="show logged trials from a meta-dataset")
     trials.add_argument("--meta-dataset", default=None, help="meta-dataset dir or URI (default: ./runs/meta_dataset)")
@@ -252,7 +257,8 @@ def _cmd_search(args: argparse.Namespace) -> int:
         outcome = search(
             task, space, trials=args.trials, time_budget=args.time_budget, storage=args.storage, name=args.name,
             resume=args.resume, address=args.address, max_concurrent=args.max_concurrent,
-            cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial, seed=args.seed,
+            cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial,
+            max_failures=args.max_failures, seed=args.seed,
             scheduler=args.scheduler, sampler=args.sampler, teacher=teacher, backbone=args.backbone,
             meta_dataset_path=args.meta_dataset, cache_dir=args.cache_dir,
             save_students=not args.no_save_students, points_to_evaluate=points, **kwargs,
@@ -372,6 +378,8 @@ _COMMANDS = {
     "search": _cmd_search,
     "trials": _cmd_trials,
     **analysis_cli.COMMANDS,
+    "submit": _jobs_cli.cmd_submit,
+    "jobs": _jobs_cli.cmd_jobs,
 }
 
 

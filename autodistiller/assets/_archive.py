@@ -8,13 +8,31 @@ from __future__ import annotations
 
 import email.parser
 import io
+import re
 import tarfile
 import zipfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from autodistiller.errors import AssetError
 
-__all__ = ["Archive", "read_tar_member"]
+__all__ = ["Archive", "read_tar_member", "safe_member_path"]
+
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+def safe_member_path(dest: Path, member: str, *, archive: str = "archive") -> Path:
+    """Where ``member`` (a path relative to ``dest``) is written; an AssetError for a member that would land
+    outside ``dest``: an absolute path (``/etc/x``, ``\\share\\x``, ``C:x``) or a ``..`` component (``/`` or
+    ``\\`` separated), or a path that resolves outside ``dest`` through a symlink."""
+    parts = member.replace("\\", "/").split("/")
+    if (member.startswith(("/", "\\")) or _DRIVE.match(member) or ".." in parts
+            or PurePosixPath(member.replace("\\", "/")).is_absolute()):
+        raise AssetError(f"{archive} has a member path that escapes the extraction directory: {member!r}; "
+                         "refusing to extract it (the archive is corrupt or hostile: delete it and rebuild).")
+    target = (dest / member).resolve()
+    if not target.is_relative_to(dest.resolve()):  # e.g. a symlink inside dest pointing out
+        raise AssetError(f"{archive} member {member!r} resolves to {target}, outside {dest}; refusing to extract it.")
+    return target
 
 
 class Archive:

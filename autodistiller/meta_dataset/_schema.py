@@ -52,6 +52,7 @@ _BASE = [
     ("started_at", _TS),
     ("ended_at", _TS),
     ("wall_seconds", pa.float64()),
+    ("attempts", pa.int32()),  # runs of the trial: > 1 when it was retried (lost node, crashed worker)
     # provenance
     ("autodistiller_version", pa.string()),
     ("git_commit", pa.string()),

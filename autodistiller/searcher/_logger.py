@@ -12,6 +12,7 @@ from typing import Any
 from ray.tune import Callback
 
 from autodistiller.meta_dataset import STATIC_REPORT_KEYS, trial_row, write_row
+from autodistiller.searcher._faults import trial_attempts
 from autodistiller.searcher._interrupt import live_search
 from autodistiller.searcher._trainable import FINISHED_KEY, ROW_KEY
 
@@ -84,23 +85,31 @@ class MetaDatasetLogger(Callback):
         self.experiment_id = experiment_id
         self.task_name = task_name
         self.context = dict(context)
+        self._recovered: dict[str, int] = {}  # retries after a failure (e.g. a lost node), per trial
         self.written: set[str] = set()
 
     def write(self, trial_id: str, config: Mapping[str, Any], last_result: Mapping[str, Any] | None,
-              error: str | None) -> None:
+              error: str | None, *, attempts: int | None = None) -> None:
         live = live_search(self.experiment_id)
         status = trial_status(last_result, error, interrupted=live is not None and live.interrupted)
         columns = trial_columns(last_result, config, live.describe if live is not None else _sampled)
         if status == "early_stopped":
             columns["stopped_by"] = "scheduler"
         row = trial_row(experiment_id=self.experiment_id, trial_id=trial_id, status=status, columns=columns,
-                        context=self.context, ended_at=time.time(), error=error)
+                        context=self.context, ended_at=time.time(), error=error, attempts=attempts)
         write_row(self.root, self.task_name, row)
         self.written.add(trial_id)
 
+    def _attempts(self, trial: Any, errored: bool) -> int:
+        return trial_attempts(trial, self._recovered.get(trial.trial_id, 0), errored=errored)
+
+    def on_trial_recover(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+        """A failed trial will run again (no row yet): count the retry."""
+        self._recovered[trial.trial_id] = self._recovered.get(trial.trial_id, 0) + 1
+
     def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
-        self.write(trial.trial_id, trial.config, trial.last_result, None)
+        self.write(trial.trial_id, trial.config, trial.last_result, None, attempts=self._attempts(trial, False))
 
     def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
         error = error_text(getattr(trial, "error_file", None), _trial_error(trial))
-        self.write(trial.trial_id, trial.config, trial.last_result, error)
+        self.write(trial.trial_id, trial.config, trial.last_result, error, attempts=self._attempts(trial, True))

@@ -20,7 +20,9 @@ from autodistiller.engine import fine_tune_teacher
 from autodistiller.errors import ConfigError
 from autodistiller.models import DEFAULT_BACKBONE, TEACHER_TRAINING, Teacher
 from autodistiller.searcher._cluster import check_cluster_address, init_ray
+from autodistiller.searcher._faults import resolve_max_failures
 from autodistiller.searcher._space import SearchSpace, load_space
+from autodistiller.searcher._trust import check_private_storage
 from autodistiller.tasks import Task, TaskSpec, load_task
 
 __all__ = ["SearchOutcome", "search", "parse_duration", "default_storage"]
@@ -114,6 +116,8 @@ def _experiment(task: Task, *, storage: str | None, name: str | None, resume: bo
         exists = Path(path, "tuner.pkl").is_file()
         if resume and not exists:
             raise ConfigError(f"nothing to resume: {path} holds no experiment (tuner.pkl is missing).")
+        if resume:
+            check_private_storage(path)  # restoring unpickles it: nobody else may have written there
         if not resume and Path(path).exists():
             raise ConfigError(f"{path} already exists: pass --resume to continue it, or another --name.")
     return _Experiment(name, storage, path, meta_dataset_path or f"{storage}/meta_dataset", resume)
@@ -133,7 +137,8 @@ def _context(task: Task, teacher: Teacher, *, cpus_per_trial: float, gpus_per_tr
 
 
 def _new_tuner(trainable: Any, space: SearchSpace, experiment: _Experiment, callbacks: Sequence[Any], *,
-               trials: int, time_budget_s: float | None, max_concurrent: int, seed: int, scheduler: str,
+               trials: int, time_budget_s: float | None, max_concurrent: int, max_failures: int, seed: int,
+               scheduler: str,
                sampler: str, grace_period: int, reduction_factor: int,
                points_to_evaluate: Sequence[Mapping[str, Any]] | None, verbose: int) -> Any:
     """A Tuner: Optuna's sampler behind Tune's ConcurrencyLimiter, ASHA (or FIFO) on the per-epoch dev score."""
@@ -175,7 +180,7 @@ def _new_tuner(trainable: Any, space: SearchSpace, experiment: _Experiment, call
             storage_path=experiment.storage,
             callbacks=list(callbacks),
             checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
-            failure_config=tune.FailureConfig(max_failures=0),
+            failure_config=tune.FailureConfig(max_failures=max_failures),
             verbose=verbose,
         ),
     )
@@ -194,6 +199,7 @@ def search(
     max_concurrent: int = 2,
     cpus_per_trial: float = 1.0,
     gpus_per_trial: float = 0.0,
+    max_failures: int | None = None,
     seed: int = 0,
     scheduler: str = "asha",
     sampler: str = "tpe",
@@ -217,8 +223,9 @@ def search(
     the experiment ``name`` under ``storage`` with ``Tuner.restore``; finished trials are not re-run and no
     row is written twice. ``points_to_evaluate`` are pipelines run first, in order (a portfolio, or a
     recommender's picks): each is completed with the config defaults of the space parameters it leaves out, so a
-    point is the same pipeline on every task. ``callbacks`` are extra Ray Tune callbacks. Returns a :class:`SearchOutcome`
-    (iterable as ``(result_grid, trials_frame)``).
+    point is the same pipeline on every task. ``max_failures``: retries of a trial whose run failed (a lost node;
+    default 0 on an embedded Ray, 2 on a cluster); a retried trial still gets one row. ``callbacks`` are extra
+    Ray Tune callbacks. Returns a :class:`SearchOutcome` (iterable as ``(result_grid, trials_frame)``).
     """
     from ray import tune
 
@@ -228,6 +235,7 @@ def search(
                      gpus_per_trial=gpus_per_trial, scheduler=scheduler, sampler=sampler,
                      points_to_evaluate=points_to_evaluate)
     budget_s = parse_duration(time_budget)
+    max_failures = resolve_max_failures(max_failures, address)
     if address:
         check_cluster_address(address)  # before the teacher is fine-tuned: minutes of work
     task_obj = task if isinstance(task, Task) else load_task(task, cache_dir=cache_dir)
@@ -257,7 +265,8 @@ def search(
                                    resume_errored=False, restart_errored=False)
     else:
         tuner = _new_tuner(trainable, space, experiment, [InterruptWatch(experiment.name), logger, *callbacks],
-                           trials=trials, time_budget_s=budget_s, max_concurrent=max_concurrent, seed=seed,
+                           trials=trials, time_budget_s=budget_s, max_concurrent=max_concurrent,
+                           max_failures=max_failures, seed=seed,
                            scheduler=scheduler, sampler=sampler, grace_period=grace_period,
                            reduction_factor=reduction_factor, points_to_evaluate=points_to_evaluate, verbose=verbose)
     live = LiveSearch(describe=lambda config: describe_trial(config, space, task_obj, teacher))

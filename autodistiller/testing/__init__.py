@@ -5,5 +5,7 @@ the offline suite.
 """
 
 from autodistiller.testing._fixtures import log_result, one_torch_thread, tiny_bert, tiny_task, tiny_teacher
+from autodistiller.testing._network import is_loopback, listening_sockets, probe
 
-__all__ = ["log_result", "one_torch_thread", "tiny_bert", "tiny_task", "tiny_teacher"]
+__all__ = ["log_result", "one_torch_thread", "tiny_bert", "tiny_task", "tiny_teacher", "is_loopback",
+           "listening_sockets", "probe"]
