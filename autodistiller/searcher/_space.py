@@ -394,9 +394,13 @@ def load_space(path: str | Path) -> SearchSpace:
 
 def load_points(path: str | Path) -> list[dict[str, Any]]:
     """Warm-start pipelines from YAML: a list of flat mappings, or ``pipelines:`` entries with a ``name`` and a
-    ``pipeline`` mapping (a portfolio). Every key is checked as a pipeline parameter."""
+    ``pipeline`` mapping (a portfolio), with optional ``defaults:`` that every pipeline starts from. Every key
+    is checked as a pipeline parameter."""
     data = read_yaml(path, "warm-start file")
     entries = data.get("pipelines") if isinstance(data, Mapping) else data
+    shared = data.get("defaults") or {} if isinstance(data, Mapping) else {}
+    if not isinstance(shared, Mapping):
+        raise ConfigError(f"{path}: `defaults` must be a mapping of flat keys")
     if not isinstance(entries, list) or not entries:
         raise ConfigError(f"{path}: a warm-start file holds a list of pipelines (or `pipelines:` with one); got "
                           f"{type(entries).__name__}")
@@ -405,9 +409,10 @@ def load_points(path: str | Path) -> list[dict[str, Any]]:
         pipeline = entry.get("pipeline", entry) if isinstance(entry, Mapping) else None
         if not isinstance(pipeline, Mapping):
             raise ConfigError(f"{path}: pipeline {number} must be a mapping of flat keys, got {entry!r}")
+        pipeline = {**shared, **pipeline}
         try:
             PipelineConfig.from_flat(pipeline)
         except ConfigError as exc:
             raise ConfigError(f"{path}: pipeline {number} ({entry.get('name', '')}): {exc}") from None
-        points.append(dict(pipeline))
+        points.append(pipeline)
     return points
