@@ -94,6 +94,9 @@ class TrainingPolicy:
     needs_shared_vocabulary: ClassVar[bool] = False
     #: the policy adds training rows each epoch (:meth:`epoch_rows`), some without a gold label
     adds_rows: ClassVar[bool] = False
+    #: the policy reads the student's word-embedding matrix itself (mixes, smooths or perturbs embeddings), so
+    #: every row of it may train
+    reads_embedding_matrix: ClassVar[bool] = False
     #: the masked LM of text_smoothing and mate (empty: the built MiniLM MLM asset)
     mlm: str = ""
 
@@ -224,6 +227,7 @@ class MixKDPolicy(TrainingPolicy):
     uses = ("mix_alpha", "weight")
     needs_online_teacher = True
     needs_shared_vocabulary = True
+    reads_embedding_matrix = True
     mix_alpha: float
     weight: float
 
@@ -259,6 +263,7 @@ class TextSmoothingPolicy(TrainingPolicy):
     reads = ("mlm",)
     needs_online_teacher = True
     needs_shared_vocabulary = True
+    reads_embedding_matrix = True
     smoothing_lambda: float
     smoothing_temperature: float
     weight: float
@@ -324,6 +329,7 @@ class MATEPolicy(TrainingPolicy):
     needs_online_teacher = True
     needs_teacher = True
     needs_shared_vocabulary = True
+    reads_embedding_matrix = True
     mate_mask_p: float
     mate_generator_steps: int
     mate_student_steps: int

@@ -15,11 +15,13 @@ from torch import Tensor, nn
 from autodistiller.config import TrainingConfig
 from autodistiller.engine._callbacks import EpochCallback, EpochReport
 from autodistiller.engine._device import autocast, autocast_dtype
+from autodistiller.engine._vocabulary import CompactWordEmbeddings
 from autodistiller.models import model_inputs
 from autodistiller.prediction import StepInfo
 from autodistiller.tasks import EncodedSplit, compute_metrics
 
-__all__ = ["HOST_PREFIX", "TrainOutcome", "train_model", "predict_logits", "evaluate", "build_optimizer"]
+__all__ = ["HOST_PREFIX", "TrainOutcome", "train_model", "predict_logits", "evaluate", "build_optimizer",
+           "clip_gradients"]
 
 #: batch entries with this prefix stay on the host (numpy-side row indices); the rest move to the device
 HOST_PREFIX = "host_"
@@ -91,6 +93,20 @@ def _fused_available(device: torch.device) -> bool:
     return device.type in _FUSED_ADAMW_DEVICES
 
 
+def clip_gradients(params: Sequence[nn.Parameter], max_norm: float, device: torch.device) -> None:
+    """``clip_grad_norm_``, without the multiply by 1 when the norm is already below ``max_norm`` on the CPU
+    (where reading the norm costs no device sync): the same gradients, one pass over them fewer."""
+    if device.type != "cpu":
+        torch.nn.utils.clip_grad_norm_(params, max_norm)
+        return
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return
+    total = torch.nn.utils.get_total_norm(grads)
+    if not max_norm / (float(total) + 1e-6) >= 1.0:  # torch's own coefficient is below 1 (or not finite)
+        torch.nn.utils.clip_grads_with_norm_(params, max_norm, total)
+
+
 def _linear_schedule(optimizer: torch.optim.Optimizer, warmup: int, total: int) -> torch.optim.lr_scheduler.LambdaLR:
     def factor(step: int) -> float:
         if step < warmup:
@@ -112,6 +128,7 @@ def train_model(
     device: torch.device,
     callbacks: Sequence[EpochCallback] = (),
     extra_params: Sequence[nn.Parameter] = (),
+    reachable_tokens: np.ndarray | None = None,
 ) -> TrainOutcome:
     """AdamW + linear warmup/decay, gradient clipping, autocast, early stopping on the dev ``metric``.
 
@@ -119,12 +136,20 @@ def train_model(
     losses) are optimised with the model. A callback returning ``True`` stops training after that epoch.
     ``train`` may be a function of the epoch (augmented copies, re-selected neighbours): it is called at the
     start of each epoch, after the model has moved to ``device``; epoch 0's size sets the schedule.
+    ``reachable_tokens`` (every token id the training rows of all epochs contain) lets the step train only
+    those rows of the word embeddings, with the same result (:class:`CompactWordEmbeddings`).
     """
     model.to(device)
     epoch_data = train if callable(train) else (lambda epoch: train)
     train = epoch_data(0)
     dtype = autocast_dtype(cfg.precision, device)
     scaler = torch.amp.GradScaler(device.type, enabled=dtype is torch.float16)
+    compact = None
+    embeddings = model.get_input_embeddings()
+    if (reachable_tokens is not None and not scaler.is_enabled() and embeddings.weight.requires_grad
+            and isinstance(embeddings, nn.Embedding)):  # a skipped fp16 step would break the closed-form decay
+        compact = CompactWordEmbeddings(model, reachable_tokens, weight_decay=cfg.weight_decay)
+        compact.install()
     params = [p for p in model.parameters() if p.requires_grad] + list(extra_params)
     optimizer = build_optimizer(model, extra_params, cfg, device=device)
     steps_per_epoch = max(1, len(train.batch_indices(cfg.batch_size, shuffle=True, seed=cfg.seed * 1000)))
@@ -158,7 +183,9 @@ def train_model(
             scaler.scale(loss).backward()
             if cfg.max_grad_norm > 0:
                 scaler.unscale_(optimizer)
-                torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
+                clip_gradients(params, cfg.max_grad_norm, device)
+            if compact is not None:
+                compact.step(optimizer.param_groups[0]["lr"])
             scaler.step(optimizer)
             scaler.update()
             scheduler.step()
@@ -170,6 +197,8 @@ def train_model(
         if not np.isfinite(train_loss):
             raise FloatingPointError(f"training loss became {train_loss} in epoch {epoch + 1}; lower the learning "
                                      "rate or check the loss weights.")
+        if compact is not None:
+            compact.restore()  # the whole matrix, up to date, for evaluation and the best epoch's weights
         dev_metrics = evaluate(model, dev, task_type, device, cfg.precision)
         score = dev_metrics[metric]
         outcome.epochs_run = epoch + 1
@@ -190,6 +219,8 @@ def train_model(
             extra={"train_samples_per_second": len(train) / step_seconds},
         )
         outcome.history.append(report)
+        if compact is not None:
+            compact.install()
         stop = any([bool(callback(report)) for callback in callbacks])
         if stop:
             outcome.stopped_by = "callback"
@@ -198,6 +229,8 @@ def train_model(
             outcome.stopped_by = "early_stopping"
             break
     outcome.train_seconds = time.perf_counter() - started
+    if compact is not None:
+        compact.restore()
     if best_state is not None:
         model.load_state_dict(best_state)
     return outcome

@@ -26,6 +26,7 @@ from autodistiller.engine._loop import TrainOutcome, evaluate, predict_logits, t
 from autodistiller.engine._objective import DistillationObjective
 from autodistiller.engine._plan import Plan
 from autodistiller.engine._result import DistillResult
+from autodistiller.engine._vocabulary import reachable_tokens
 from autodistiller.errors import ConfigError
 from autodistiller.intermediate import attention_scores, build_intermediate
 from autodistiller.models import (
@@ -106,24 +107,26 @@ def distill_once(
                              device=device, cache_dir=cache_dir, log=log)
 
     augment_started = time.perf_counter()
-    epoch_data = _training_rows(plan, task, inputs, targets, student, soft_targets, device=device,
-                                cache_dir=cache_dir, log=log)
+    epoch_data, tokens = _training_rows(plan, task, inputs, targets, student, soft_targets, device=device,
+                                        cache_dir=cache_dir, log=log)
     augment_seconds = time.perf_counter() - augment_started
     log(f"student: {info.num_layers} layers, hidden {info.hidden_size}, from {info.source}"
         f"{' layers ' + str(list(info.initialised_from)) if info.initialised_from else ''} (0-based); "
         f"{count_parameters(student) / 1e6:.1f}M params; {len(inputs.keep)} train examples; "
         f"pipeline: {plan.describe()}")
 
-    outcome = _train(plan, student, stage, targets, inputs, epoch_data, callbacks=callbacks, device=device)
+    outcome = _train(plan, student, stage, targets, inputs, epoch_data, tokens, callbacks=callbacks, device=device)
     return _score(plan, task, teacher, reference or teacher, student, info, inputs, outcome, device=device,
                   train_seconds=time.perf_counter() - started, augment_seconds=augment_seconds)
 
 
 def _training_rows(plan: Plan, task: Task, inputs: RunInputs, targets: TeacherTargets, student: Any,
                    soft_targets: SoftTargets | None, *, device: torch.device, cache_dir: Any,
-                   log: Callable[[str], None]) -> EncodedSplit | Callable[[int], EncodedSplit]:
+                   log: Callable[[str], None]) -> tuple[EncodedSplit | Callable[[int], EncodedSplit], np.ndarray | None]:
     """The training rows, or a function of the epoch when they change (copies, policy rows, soft targets):
-    with the teacher's logits (prediction-layer KD) or their rows in the cached split (intermediate stage)."""
+    with the teacher's logits (prediction-layer KD) or their rows in the cached split (intermediate stage).
+    Also every token id they contain when that is known before training (``None`` when a policy adds rows or
+    reads the embedding matrix itself): the word-embedding rows the student can train."""
     config, training = plan.config, plan.config.training
     train = inputs.student_splits["train"]
     teacher = targets.teacher
@@ -143,16 +146,20 @@ def _training_rows(plan: Plan, task: Task, inputs: RunInputs, targets: TeacherTa
         encode=lambda texts: encode_rows(texts, inputs.student_tokenizer, training.max_length),
         teacher_logits=targets.logits_of if teacher is not None else None,
         predict=lambda model, rows: predict_logits(model, rows, device)))
+    tokens = None
+    if not (plan.policy.adds_rows or plan.policy.reads_embedding_matrix):
+        rows = [*train.input_ids, *(copies.input_ids if copies is not None else [])]
+        tokens = reachable_tokens(rows, train.pad_token_id)
     if soft_targets is not None:
-        return with_soft_targets(train, soft_targets, student)
+        return with_soft_targets(train, soft_targets, student), tokens
     if config.augment.augments_inputs or plan.policy.adds_rows:
-        return EpochData(train, copies, config.augment, plan.policy, student)
-    return train
+        return EpochData(train, copies, config.augment, plan.policy, student), tokens
+    return train, tokens
 
 
 def _train(plan: Plan, student: Any, stage: Any, targets: TeacherTargets, inputs: RunInputs,
-           epoch_data: EncodedSplit | Callable[[int], EncodedSplit], *, callbacks: Sequence[EpochCallback],
-           device: torch.device) -> TrainOutcome:
+           epoch_data: EncodedSplit | Callable[[int], EncodedSplit], tokens: np.ndarray | None, *,
+           callbacks: Sequence[EpochCallback], device: torch.device) -> TrainOutcome:
     """The training loop, with the teacher on the device while it runs online and raw attention scores on
     while a stage reads them (both put back afterwards)."""
     teacher = targets.teacher
@@ -172,7 +179,8 @@ def _train(plan: Plan, student: Any, stage: Any, targets: TeacherTargets, inputs
         return train_model(student, epoch_data, inputs.student_splits["validation"],
                            DistillationObjective(plan, stage, targets), plan.config.training,
                            task_type=plan.card.task_type, metric=plan.card.metric, device=device,
-                           callbacks=callbacks, extra_params=extra_params + plan.policy.parameters())
+                           callbacks=callbacks, extra_params=extra_params + plan.policy.parameters(),
+                           reachable_tokens=tokens)
 
 
 def _score(plan: Plan, task: Task, teacher: Teacher | None, reference: Teacher | None, student: Any, info: Any,

@@ -13,6 +13,7 @@ from autodistiller.config import TrainingConfig
 from autodistiller.engine._callbacks import PrintProgress
 from autodistiller.engine._device import seed_everything, select_device
 from autodistiller.engine._loop import evaluate, train_model
+from autodistiller.engine._vocabulary import reachable_tokens
 from autodistiller.models import (
     DEFAULT_BACKBONE,
     TEACHER_META,
@@ -75,7 +76,8 @@ def fine_tune_teacher(
 
     outcome = train_model(model, splits["train"], splits["validation"], loss_fn, training,
                           task_type=task.card.task_type, metric=task.card.metric, device=device,
-                          callbacks=[PrintProgress("teacher: ", log)])
+                          callbacks=[PrintProgress("teacher: ", log)],
+                          reachable_tokens=reachable_tokens(splits["train"].input_ids, splits["train"].pad_token_id))
     test = evaluate(model, splits["test"], task.card.task_type, device, training.precision)
     metrics = {
         "metric": task.card.metric,
