@@ -13,6 +13,7 @@ import yaml
 from autodistiller import _jobs_cli
 from autodistiller.analysis import commands as analysis_cli
 from autodistiller.errors import AutoDistillerError, ConfigError
+from autodistiller.recommend import commands as recommend_cli
 
 __all__ = ["main", "build_parser"]
 
@@ -105,6 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--sampler", choices=("tpe", "random"), default="tpe",
                         help="Optuna sampler: multivariate TPE (default) or random search")
     search.add_argument("--seed", type=int, default=0, help="seed of the sampler")
+    search.add_argument("--warm-start", type=int, nargs="?", const=3, default=0, metavar="K",
+                        help="run the recommender's top K pipelines for the task first (default K: 3)")
     search.add_argument("--warm-start-from", default=None, metavar="FILE",
                         help="YAML list of pipelines (flat keys) run first, in order, e.g. a shared portfolio; "
                              "space parameters a pipeline leaves out take their defaults")
@@ -123,6 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
     trials.add_argument("--columns", default=None, help="comma-separated columns to show")
     analysis_cli.add_trials_arguments(trials)  # --query, --group-by, --baseline
     analysis_cli.add_commands(commands)  # report, export-optuna
+
+    recommend_cli.add_command(commands, _add_task, _add_teacher, _add_cache)
 
     options = commands.add_parser("options", help="every pipeline parameter and registered option")
     options.add_argument("--stage", default=None, help="only this stage (student, loss, training)")
@@ -261,7 +266,8 @@ def _cmd_search(args: argparse.Namespace) -> int:
             max_failures=args.max_failures, seed=args.seed,
             scheduler=args.scheduler, sampler=args.sampler, teacher=teacher, backbone=args.backbone,
             meta_dataset_path=args.meta_dataset, cache_dir=args.cache_dir,
-            save_students=not args.no_save_students, points_to_evaluate=points, **kwargs,
+            save_students=not args.no_save_students, points_to_evaluate=points, warm_start=args.warm_start,
+            **kwargs,
         )
     except SearchInterrupted as stopped:
         frame = stopped.outcome.trials if stopped.outcome is not None else None
@@ -342,6 +348,11 @@ def _cmd_trials(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_recommend(args: argparse.Namespace) -> int:
+    task = _task_spec(args).load(args.cache_dir)
+    return recommend_cli.cmd_recommend(args, task, _teacher(args, task))
+
+
 def _cmd_options(args: argparse.Namespace) -> int:
     from autodistiller.config import registered_options, section_fields
 
@@ -377,6 +388,7 @@ _COMMANDS = {
     "options": _cmd_options,
     "search": _cmd_search,
     "trials": _cmd_trials,
+    "recommend": _cmd_recommend,
     **analysis_cli.COMMANDS,
     "submit": _jobs_cli.cmd_submit,
     "jobs": _jobs_cli.cmd_jobs,

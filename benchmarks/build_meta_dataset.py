@@ -68,6 +68,38 @@ def _logged_trials(experiment: str) -> int:
     return int((frame["status"] != "interrupted").sum())
 
 
+def teacher_training():
+    """The teacher settings of ``TEACHER`` as a TrainingConfig (what the CLI builds from those flags)."""
+    from autodistiller.config import TrainingConfig
+    from autodistiller.models import TEACHER_TRAINING
+
+    flags = dict(zip(TEACHER[::2], TEACHER[1::2], strict=True))
+    return TrainingConfig(**{**TEACHER_TRAINING.__dict__, "epochs": int(flags["--teacher-epochs"]),
+                             "max_length": int(flags["--teacher-max-length"]),
+                             "max_train_examples": int(flags["--teacher-max-train-examples"])})
+
+
+def write_task_features(tasks: list[str]) -> Path:
+    """``meta_dataset/task_features.parquet``: every meta-feature of each task (the recommender's inputs), from
+    the same cached teacher its searches used; rows written before a meta-feature existed lack it."""
+    import pandas as pd
+
+    from autodistiller import TaskSpec
+    from autodistiller.engine import fine_tune_teacher
+    from autodistiller.recommend import task_features
+
+    path = ROOT / OUT / "task_features.parquet"
+    known = pd.read_parquet(path).set_index("task") if path.is_file() else pd.DataFrame()
+    rows = {task: dict(row) for task, row in known.iterrows()}
+    for task in tasks:
+        spec = TaskSpec(f"suite:{task}").load()
+        teacher = fine_tune_teacher(spec, training=teacher_training(), log=print)
+        rows[task] = task_features(spec, teacher, log=print)
+    frame = pd.DataFrame.from_dict(rows, orient="index").rename_axis("task").reset_index()
+    frame.to_parquet(path, index=False)
+    return path
+
+
 def run_search(name: str, trials: int, command: list[str], storage: Path) -> None:
     if _logged_trials(name) >= trials:
         print(f"== {name}: done ({trials} trials logged)", flush=True)
@@ -109,6 +141,10 @@ def main(argv: list[str] | None = None) -> None:
             index = TASKS.index(task) if task in TASKS else len(TASKS)
             for name, trials, command in search_commands(task, index, str(storage), portfolio):
                 run_search(name, trials, command, storage)
+            write_task_features([task])
+    from autodistiller import meta_dataset
+
+    write_task_features(sorted(meta_dataset.load(ROOT / OUT, columns=["task"])["task"].unique()))
     write_manifest(storage, tasks)
 
 

@@ -35,7 +35,7 @@ from autodistiller.meta_dataset._schema import (
 )
 
 __all__ = ["MetaDatasetError", "ValidationReport", "write_row", "load", "validate", "compact", "list_files",
-           "upgrade_v1_rows"]
+           "shipped_path", "upgrade_v1_rows"]
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.\-]+")
 
@@ -182,9 +182,16 @@ def _filter_expression(filters: Any) -> ds.Expression | None:
     return pq.filters_to_expression(filters)
 
 
-def load(root: str | os.PathLike[str], *, filters: Any = None, columns: Sequence[str] | None = None,
+def shipped_path() -> Path:
+    """The meta-dataset that ships with AutoDistiller (the top-level ``meta_dataset/`` folder of the project,
+    inside the package as ``autodistiller/meta_dataset/shipped``)."""
+    return Path(__file__).resolve().parent / "shipped"
+
+
+def load(root: str | os.PathLike[str] | None = None, *, filters: Any = None, columns: Sequence[str] | None = None,
          check: bool = True, deduplicate: bool = True) -> pd.DataFrame:
-    """Read the meta-dataset into a DataFrame (one row per trial).
+    """Read the meta-dataset at ``root`` (default: the shipped one, :func:`shipped_path`) into a DataFrame, one
+    row per trial.
 
     ``filters``: a ``{column: value | [values]}`` dict, pandas/pyarrow DNF tuples
     (``[("task", "==", "trec6"), ("status", "==", "completed")]``) or a ``pyarrow.dataset`` expression.
@@ -192,6 +199,7 @@ def load(root: str | os.PathLike[str], *, filters: Any = None, columns: Sequence
     and a later rewrite) is returned once, its latest row. Rows of schema v1 are upgraded as they are read
     (:func:`upgrade_v1_rows`).
     """
+    root = shipped_path() if root is None else root
     if check:
         validate(root).raise_if_bad()
     fs, base = _filesystem(root)

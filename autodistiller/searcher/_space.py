@@ -160,6 +160,16 @@ class SearchSpace:
                               "options do not read (or its procedure fixes); drop them.")
         return values
 
+    def project(self, pipeline: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The point of this space closest to ``pipeline`` (a recommended pipeline): its values of the space's
+        sampled parameters, or ``None`` when one of them lies outside the space."""
+        sampled = {p.key for p in self.parameters if p.kind != "fixed"}
+        point = {k: v for k, v in pipeline.items() if k in sampled}
+        try:
+            return self.complete_point(point)
+        except ConfigError:
+            return None
+
     def violated(self, values: Mapping[str, Any]) -> list[str]:
         """The constraints that ``values`` (flat pipeline keys; defaults fill the rest) break."""
         env = {**PipelineConfig().to_flat(), **values}

@@ -19,6 +19,7 @@ from autodistiller.config import PipelineConfig, TrainingConfig
 from autodistiller.engine import fine_tune_teacher
 from autodistiller.errors import ConfigError
 from autodistiller.models import DEFAULT_BACKBONE, TEACHER_TRAINING, Teacher
+from autodistiller.recommend import task_features
 from autodistiller.searcher._cluster import check_cluster_address, init_ray
 from autodistiller.searcher._faults import resolve_max_failures
 from autodistiller.searcher._space import SearchSpace, load_space
@@ -123,7 +124,8 @@ def _experiment(task: Task, *, storage: str | None, name: str | None, resume: bo
     return _Experiment(name, storage, path, meta_dataset_path or f"{storage}/meta_dataset", resume)
 
 
-def _context(task: Task, teacher: Teacher, *, cpus_per_trial: float, gpus_per_trial: float) -> dict[str, Any]:
+def _context(task: Task, teacher: Teacher, *, cpus_per_trial: float, gpus_per_trial: float,
+             cache_dir: Any = None, log: Callable[[str], None] = print) -> dict[str, Any]:
     """The experiment-wide columns of every row: the task, its meta-features, the teacher, the resources."""
     return {
         "task_family": task.card.family,
@@ -131,8 +133,7 @@ def _context(task: Task, teacher: Teacher, *, cpus_per_trial: float, gpus_per_tr
         "teacher_backbone": teacher.backbone,
         "trial_cpus": float(cpus_per_trial),
         "trial_gpus": float(gpus_per_trial),
-        **meta_dataset.task_meta_features(task, tokenizer=teacher.tokenizer, max_length=teacher.training.max_length,
-                                          teacher_dev_score=teacher.dev_score),
+        **task_features(task, teacher, cache_dir=cache_dir, log=log),
     }
 
 
@@ -206,6 +207,7 @@ def search(
     grace_period: int = 1,
     reduction_factor: int = 3,
     points_to_evaluate: Sequence[Mapping[str, Any]] | None = None,
+    warm_start: int = 0,
     teacher: Teacher | None = None,
     backbone: str = DEFAULT_BACKBONE,
     teacher_training: TrainingConfig = TEACHER_TRAINING,
@@ -223,7 +225,8 @@ def search(
     the experiment ``name`` under ``storage`` with ``Tuner.restore``; finished trials are not re-run and no
     row is written twice. ``points_to_evaluate`` are pipelines run first, in order (a portfolio, or a
     recommender's picks): each is completed with the config defaults of the space parameters it leaves out, so a
-    point is the same pipeline on every task. ``max_failures``: retries of a trial whose run failed (a lost node;
+    point is the same pipeline on every task. ``warm_start=K`` runs the recommender's top-K pipelines for the task
+    first (those inside the space), then the given points. ``max_failures``: retries of a trial whose run failed (a lost node;
     default 0 on an embedded Ray, 2 on a cluster); a retried trial still gets one row. ``callbacks`` are extra
     Ray Tune callbacks. Returns a :class:`SearchOutcome` (iterable as ``(result_grid, trials_frame)``).
     """
@@ -246,7 +249,11 @@ def search(
     if teacher is None:  # once, shared by every trial
         teacher = fine_tune_teacher(task_obj, backbone=backbone, training=teacher_training, cache_dir=cache_dir,
                                     log=log)
-    context = _context(task_obj, teacher, cpus_per_trial=cpus_per_trial, gpus_per_trial=gpus_per_trial)
+    context = _context(task_obj, teacher, cpus_per_trial=cpus_per_trial, gpus_per_trial=gpus_per_trial,
+                       cache_dir=cache_dir, log=log)
+    if warm_start and not resume:
+        points_to_evaluate = [*_recommended_points(task_obj, teacher, space, warm_start, cache_dir, log),
+                              *(points_to_evaluate or [])]
     init_ray(address, log)
     from autodistiller.searcher._interrupt import InterruptWatch, LiveSearch, SearchInterrupted, running
     from autodistiller.searcher._logger import MetaDatasetLogger
@@ -283,6 +290,23 @@ def search(
     return SearchOutcome(results=grid, trials=frame, experiment_path=experiment.path,
                          meta_dataset=experiment.rows_root, best_config=best_config, best_row=best_row,
                          best_dir=best_dir)
+
+
+def _recommended_points(task: Task, teacher: Teacher, space: SearchSpace, count: int, cache_dir: Any,
+                        log: Callable[[str], None]) -> list[dict[str, Any]]:
+    """The recommender's best ``count`` pipelines for ``task`` that lie inside ``space``."""
+    from autodistiller.recommend import recommend
+
+    ranked = recommend(task, teacher=teacher, top_k=max(count * 10, 30), cache_dir=cache_dir, log=log)
+    points = []
+    for pipeline in ranked["pipeline"]:
+        point = space.project(pipeline)
+        if point is not None and point not in points and not space.violated(point):
+            points.append(point)
+        if len(points) == count:
+            break
+    log(f"search: warm start with the recommender's top {len(points)} pipeline(s) inside the space")
+    return points
 
 
 def _reconcile(grid: Any, logger: Any, experiment: _Experiment) -> None:
