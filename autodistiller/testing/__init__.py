@@ -14,6 +14,7 @@ from autodistiller.testing._fixtures import (
     tiny_teacher,
 )
 from autodistiller.testing._network import is_loopback, listening_sockets, probe
+from autodistiller.testing._processes import end_processes_of
 
-__all__ = ["TINY_PIPELINES", "log_result", "tiny_meta_dataset", "one_torch_thread", "tiny_bert", "tiny_task", "tiny_teacher", "is_loopback",
+__all__ = ["TINY_PIPELINES", "end_processes_of", "log_result", "tiny_meta_dataset", "one_torch_thread", "tiny_bert", "tiny_task", "tiny_teacher", "is_loopback",
            "listening_sockets", "probe"]

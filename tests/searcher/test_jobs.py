@@ -7,7 +7,6 @@ import argparse
 import importlib
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -17,7 +16,6 @@ import time
 import urllib.request
 from pathlib import Path
 
-import psutil
 import pytest
 import yaml
 
@@ -32,6 +30,7 @@ from autodistiller.searcher.jobs import (
     search_job,
     stage_inputs,
 )
+from autodistiller.testing import end_processes_of
 
 PROJECT = Path(__file__).resolve().parents[2]
 # batch size 1, 8 epochs: trials of several seconds, so the job can be stopped between two trials' rows
@@ -193,12 +192,7 @@ def ray_head(tmp_path):
             os.killpg(head.pid, signal.SIGKILL)
             head.wait(timeout=15)
         # anything of this cluster still alive (workers re-parented away from the group): by its temp dir
-        leftovers = [p for p in psutil.process_iter(["pid", "cmdline"])
-                     if any(temp_dir in part for part in (p.info["cmdline"] or []))]
-        for process in leftovers:
-            process.kill()
-        psutil.wait_procs(leftovers, timeout=30)
-        shutil.rmtree(temp_dir, ignore_errors=True)
+        end_processes_of(temp_dir)
 
 
 def _cli(env: dict[str, str], *argv: str, timeout: float = 300) -> subprocess.CompletedProcess:
