@@ -48,7 +48,7 @@ def noise_vs_spread(frame: pd.DataFrame) -> pd.DataFrame:
 
 def load_points_default(space, load_points):
     """The completed default pipeline of the portfolio (its first entry), as the rows record it."""
-    from autodistiller.recommend._encode import flat_rows
+    from autodistiller.recommend import flat_rows
 
     point = space.complete_point(load_points("meta_dataset/portfolio.yaml")[0])
     return flat_rows([point]).iloc[0].to_dict()

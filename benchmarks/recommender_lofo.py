@@ -88,9 +88,14 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
 
     from autodistiller import TaskSpec, meta_dataset
     from autodistiller.engine import fine_tune_teacher
-    from autodistiller.recommend import BestOnAverage, Recommender, load_task_features, pipeline_of, training_table
-
-    from autodistiller.recommend._encode import flat_rows
+    from autodistiller.recommend import (
+        BestOnAverage,
+        Recommender,
+        flat_rows,
+        load_task_features,
+        pipeline_of,
+        training_table,
+    )
     from autodistiller.searcher import load_points, load_space
 
     # plain KD defaults: the portfolio's first pipeline, as its rows record it

@@ -14,7 +14,7 @@ from autodistiller.recommend._api import (
     recommend,
     student_params_of,
 )
-from autodistiller.recommend._encode import PipelineEncoder, choice_keys, pipeline_key, pipeline_of
+from autodistiller.recommend._encode import PipelineEncoder, choice_keys, flat_rows, pipeline_key, pipeline_of
 from autodistiller.recommend._estimator import BestOnAverage, NearestTasks, SurrogateRecommender
 from autodistiller.recommend._evaluate import feature_group_ablation, leave_one_family_out, summarize
 from autodistiller.recommend._features import (
@@ -49,6 +49,7 @@ __all__ = [
     "SurrogateRecommender",
     "choice_keys",
     "default_recommender",
+    "flat_rows",
     "feature_group_ablation",
     "leave_one_family_out",
     "load_task_features",

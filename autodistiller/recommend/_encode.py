@@ -14,7 +14,7 @@ import pandas as pd
 from autodistiller.config import PipelineConfig, section_fields
 from autodistiller.registries import AUGMENTERS
 
-__all__ = ["NOT_CHOICES", "PipelineEncoder", "choice_keys", "pipeline_key", "pipeline_of"]
+__all__ = ["NOT_CHOICES", "PipelineEncoder", "choice_keys", "flat_rows", "pipeline_key", "pipeline_of"]
 
 #: flat keys that say how a run was made, not which pipeline it is: left out of a pipeline's identity and of
 #: the model's inputs (a seed is noise; resources and model paths do not transfer between users)
