@@ -34,6 +34,12 @@ def _add_task(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--label-column", default="label")
     group.add_argument("--task-type", choices=("single", "pair", "regression"), default=None)
     group.add_argument("--metric", default=None, help="primary metric (accuracy, macro_f1, f1, mcc, pearson, ...)")
+    group.add_argument("--group-column", default=None, metavar="COL",
+                       help="split a single file so that rows with one value of COL (a sentence with many "
+                            "candidates, an author) stay in one split")
+    group.add_argument("--label-names", default=None, metavar="A,B,C",
+                       help="names of integer-coded labels (label k gets the k-th name), or the order of string "
+                            "labels; default: label_names of a card file beside the data (<file>.card.json)")
 
 
 def _add_teacher(parser: argparse.ArgumentParser) -> None:
@@ -138,7 +144,18 @@ def _task_spec(args: argparse.Namespace) -> Any:
     from autodistiller.tasks import TaskSpec
 
     return TaskSpec(source=args.task, text_column=args.text_column, text_pair_column=args.text_pair_column,
-                    label_column=args.label_column, task_type=args.task_type, metric=args.metric)
+                    label_column=args.label_column, task_type=args.task_type, metric=args.metric,
+                    group_column=args.group_column, label_names=args.label_names)
+
+
+def _load_task(args: argparse.Namespace) -> Any:
+    """The task, with its split's method and seed and any notes about the data in the log."""
+    task = _task_spec(args).load(args.cache_dir)
+    if task.split is not None:
+        print(f"task {task.name}: split: {task.split.description}")
+    for note in task.notes:
+        print(f"task {task.name}: note: {note}")
+    return task
 
 
 def _teacher_training(args: argparse.Namespace) -> Any:
@@ -212,7 +229,7 @@ def _cmd_tasks(args: argparse.Namespace) -> int:
 
 
 def _cmd_teacher(args: argparse.Namespace) -> int:
-    task = _task_spec(args).load(args.cache_dir)
+    task = _load_task(args)
     teacher = _teacher(args, task)
     m = teacher.metrics
     print(f"teacher {teacher.backbone} on {task.name}: dev {m['metric']} {m['dev_score']:.4f}, "
@@ -228,16 +245,19 @@ def _cmd_distill(args: argparse.Namespace) -> int:
     config = PipelineConfig.from_yaml(args.pipeline) if args.pipeline else PipelineConfig()
     if args.overrides:
         config = config.replace(**parse_overrides(args.overrides))
-    task = _task_spec(args).load(args.cache_dir)
+    task = _load_task(args)
+    from autodistiller.baseline import cached_tfidf_baseline
     from autodistiller.registries import PROCEDURES
 
     # the teacher-free procedures never load (or fine-tune) a teacher
     teacher = _teacher(args, task) if PROCEDURES.get(config.procedure.kind).needs_teacher else None
     result = distill(config, task, teacher, callbacks=[PrintProgress("student: ")], device=args.device,
                      cache_dir=args.cache_dir)
+    result.baseline = cached_tfidf_baseline(task, cache_dir=args.cache_dir)  # the same split, seconds (cached)
     print(result.summary())
     if args.output:
-        print(f"saved student, pipeline.yaml and result.json to {result.save(args.output)}")
+        saved = result.save(args.output)
+        print(f"saved student, pipeline.yaml, result.json{' and split.json' if result.split else ''} to {saved}")
     return 0
 
 
@@ -281,6 +301,8 @@ def _cmd_search(args: argparse.Namespace) -> int:
     print(f"\n{len(frame)} trials logged to {outcome.meta_dataset} ({counts})")
     if outcome.best_row is not None:
         _print_table(_top(frame, 5), "table")
+    print(outcome.summary())
+    if outcome.best_row is not None:
         print(f"\nbest pipeline ({outcome.best_row['metric']} dev {outcome.best_row['student_dev_score']:.4f}, "
               f"teacher {outcome.best_row['teacher_dev_score']:.4f}):")
         print(outcome.best_config.to_yaml())
@@ -333,7 +355,12 @@ def _cmd_trials(args: argparse.Namespace) -> int:
         raise ConfigError(f"no trials at {root}; run `autodistiller search` or pass --meta-dataset.")
     filters = {key: value for key, value in (("task", args.task), ("experiment_id", args.experiment),
                                              ("status", args.status)) if value}
-    frame = analysis_cli.query_trials(meta_dataset.load(root, filters=filters or None), args.query)
+    frame = meta_dataset.load(root, filters=filters or None)
+    if filters and frame.empty:
+        tasks = sorted(set(meta_dataset.load(root, columns=["task"])["task"].dropna()))
+        asked = " ".join(f"--{'experiment' if k == 'experiment_id' else k} {v}" for k, v in filters.items())
+        raise ConfigError(f"no trials match {asked} in {root}; its tasks are: {', '.join(tasks) or 'none'}.")
+    frame = analysis_cli.query_trials(frame, args.query)
     columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
     print(f"{len(frame)} trials in {root}", file=sys.stderr)
     if args.group_by:

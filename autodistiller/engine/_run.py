@@ -36,7 +36,7 @@ from autodistiller.models import (
     measure_latencies_ms,
     measure_latency_ms,
 )
-from autodistiller.tasks import EncodedSplit, Task, encode_rows, encode_splits
+from autodistiller.tasks import EncodedSplit, Task, encode_rows, encode_splits, majority_note
 
 __all__ = ["distill", "distill_once"]
 
@@ -202,6 +202,11 @@ def _score(plan: Plan, task: Task, teacher: Teacher | None, reference: Teacher |
         else:
             latency = measure_latency_ms(student, dev_rows)
             reference_latency = measure_latency_ms(reference.model, reference_rows)
+    if card.label_names and not card.is_regression:  # the saved student names its classes, whatever its source did
+        student.config.id2label = dict(enumerate(card.label_names))
+        student.config.label2id = {name: i for i, name in enumerate(card.label_names)}
+    at_majority = majority_note(task, student_dev_score=outcome.best_dev.get(card.metric),
+                                teacher_dev_score=reference.dev_score if reference is not None else None)
     result = DistillResult(
         plan=plan, task_name=task.name, task_family=card.family, metric=card.metric, dev=outcome.best_dev,
         test=test,
@@ -212,7 +217,8 @@ def _score(plan: Plan, task: Task, teacher: Teacher | None, reference: Teacher |
         latency_ms=latency, teacher_latency_ms=reference_latency, train_seconds=train_seconds,
         epochs_run=outcome.epochs_run, best_epoch=outcome.best_epoch, stopped_by=outcome.stopped_by,
         train_examples=len(inputs.keep), augment_seconds=augment_seconds, student_info=info,
-        history=[r.to_dict() for r in outcome.history], model=student, tokenizer=inputs.student_tokenizer)
+        history=[r.to_dict() for r in outcome.history], model=student, tokenizer=inputs.student_tokenizer,
+        notes=[*task.notes, *([at_majority] if at_majority else [])], split=task.split)
     if not np.isfinite(result.dev_score):
         raise FloatingPointError(f"student dev score is {result.dev_score}.")
     return result

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import math
 import os
 import re
 import shutil
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,7 @@ from autodistiller.searcher._cluster import check_cluster_address, init_ray
 from autodistiller.searcher._faults import resolve_max_failures
 from autodistiller.searcher._space import SearchSpace, load_space
 from autodistiller.searcher._trust import check_private_storage
-from autodistiller.tasks import Task, TaskSpec, load_task
+from autodistiller.tasks import Task, TaskSpec, load_task, majority_note
 
 __all__ = ["SearchOutcome", "search", "parse_duration", "default_storage"]
 
@@ -53,7 +55,9 @@ def _is_uri(path: str) -> bool:
 
 @dataclass
 class SearchOutcome:
-    """What a search produced: Ray's ``ResultGrid``, this experiment's meta-dataset rows, and the best pipeline."""
+    """What a search produced: Ray's ``ResultGrid``, this experiment's meta-dataset rows, and the best pipeline;
+    the TF-IDF baseline of the task on the same split (``autodistiller.baseline.BaselineResult``) and notes
+    about the data and the scores."""
 
     results: Any
     trials: pd.DataFrame
@@ -62,18 +66,50 @@ class SearchOutcome:
     best_config: PipelineConfig | None
     best_row: dict[str, Any] | None
     best_dir: str | None
+    baseline: Any = None
+    notes: list[str] = field(default_factory=list)
 
     def __iter__(self):  # ``grid, frame = autodistiller.search(...)``
         return iter((self.results, self.trials))
 
+    def summary(self) -> str:
+        """Teacher, best student and TF-IDF baseline side by side (dev / test, size, latency), then the notes."""
+        lines = []
+        row = self.best_row
+        if row is not None:
+            lines.append(f"  teacher:         {_score(row.get('teacher_dev_score'))} / "
+                         f"{_score(row.get('teacher_test_score'))}  {_millions(row.get('teacher_params'))}M params  "
+                         f"{_score(row.get('teacher_latency_ms'), 2)} ms/example")
+            lines.append(f"  best student:    {_score(row.get('student_dev_score'))} / "
+                         f"{_score(row.get('student_test_score'))}  {_millions(row.get('student_params'))}M params  "
+                         f"{_score(row.get('latency_ms'), 2)} ms/example")
+        if self.baseline is not None:
+            b = self.baseline
+            lines.append(f"  TF-IDF baseline: {b.dev_score:.4f} / {b.test_score:.4f}  {b.size_bytes / 1e6:.1f} MB  "
+                         f"{b.latency_ms:.2f} ms/example ({b.model}, fitted in {b.fit_seconds:.1f}s)")
+        if lines:
+            metric = row["metric"] if row is not None else self.baseline.metric
+            lines.insert(0, f"{metric}, dev / test:")
+        lines += [f"note: {note}" for note in self.notes]
+        return "\n".join(lines)
+
+
+def _score(value: Any, digits: int = 4) -> str:
+    return "-" if value is None or not math.isfinite(float(value)) else f"{float(value):.{digits}f}"
+
+
+def _millions(value: Any) -> str:
+    return "-" if value is None or not math.isfinite(float(value)) else f"{float(value) / 1e6:.1f}"
+
 
 def _in_memory(task: Task) -> Task:
-    """Copy the splits into memory so the task pickles whole into Ray's object store (no local file paths)."""
+    """Copy the splits into memory so the task pickles whole into Ray's object store (no local file paths).
+    The split's row ids stay behind: the experiment folder holds them once (``split.json``), not every trial."""
     import datasets
 
     splits = {name: datasets.Dataset.from_pandas(split.to_pandas(), preserve_index=False)
               for name, split in task.splits.items()}
-    return Task(card=task.card, splits=splits, spec=task.spec)
+    return dataclasses.replace(task, splits=splits, split=None)
 
 
 @dataclass(frozen=True)
@@ -245,12 +281,20 @@ def search(
     experiment = _experiment(task_obj, storage=storage, name=name, resume=resume, meta_dataset_path=meta_dataset_path)
     log(f"search: task {task_obj.name}, space {space.source}, {trials} trials, experiment {experiment.path}")
     log(f"search: trial rows go to {experiment.rows_root}")
+    if task_obj.split is not None:
+        log(f"search: split: {task_obj.split.description}")
+    for note in task_obj.notes:
+        log(f"search: note: {note}")
 
     if teacher is None:  # once, shared by every trial
         teacher = fine_tune_teacher(task_obj, backbone=backbone, training=teacher_training, cache_dir=cache_dir,
                                     log=log)
     context = _context(task_obj, teacher, cpus_per_trial=cpus_per_trial, gpus_per_trial=gpus_per_trial,
                        cache_dir=cache_dir, log=log)
+    from autodistiller.baseline import cached_tfidf_baseline
+
+    baseline = cached_tfidf_baseline(task_obj, cache_dir=cache_dir)  # the context's landmark: read from the cache
+    log(f"search: {baseline.summary()}")
     if warm_start and not resume:
         points_to_evaluate = [*_recommended_points(task_obj, teacher, space, warm_start, cache_dir, log),
                               *(points_to_evaluate or [])]
@@ -276,6 +320,8 @@ def search(
                            max_failures=max_failures, seed=seed,
                            scheduler=scheduler, sampler=sampler, grace_period=grace_period,
                            reduction_factor=reduction_factor, points_to_evaluate=points_to_evaluate, verbose=verbose)
+    if task_obj.split is not None and not resume:  # a resumed search keeps the file its first run wrote
+        log(f"search: train / validation / test row ids in {task_obj.split.save(experiment.path)}")
     live = LiveSearch(describe=lambda config: describe_trial(config, space, task_obj, teacher))
     with running(experiment.name, live):
         grid = tuner.fit()
@@ -287,9 +333,23 @@ def search(
                                               meta_dataset=experiment.rows_root, best_config=None, best_row=None,
                                               best_dir=None))
     best_config, best_row, best_dir = _best(grid, frame, experiment.path, log)
+    notes = _notes(task_obj, teacher, baseline, best_row)
+    for note in notes[len(task_obj.notes):]:
+        log(f"search: note: {note}")
     return SearchOutcome(results=grid, trials=frame, experiment_path=experiment.path,
                          meta_dataset=experiment.rows_root, best_config=best_config, best_row=best_row,
-                         best_dir=best_dir)
+                         best_dir=best_dir, baseline=baseline, notes=notes)
+
+
+def _notes(task: Task, teacher: Teacher, baseline: Any, best_row: Mapping[str, Any] | None) -> list[str]:
+    """The task's notes, then what the scores say: teacher and best student at the majority-class score, the
+    baseline above the teacher (or at the student)."""
+    from autodistiller.baseline import baseline_note
+
+    student = best_row.get("student_dev_score") if best_row is not None else None
+    found = [majority_note(task, student_dev_score=student, teacher_dev_score=teacher.dev_score),
+             baseline_note(baseline, teacher_dev_score=teacher.dev_score, student_dev_score=student)]
+    return [*task.notes, *(note for note in found if note)]
 
 
 def _recommended_points(task: Task, teacher: Teacher, space: SearchSpace, count: int, cache_dir: Any,

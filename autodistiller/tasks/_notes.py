@@ -50,10 +50,10 @@ def unused_text_note(where: str, found: list[tuple[str, float]], *, text_column:
     listed = ", ".join(f"{column!r} (median {words:.0f} words)" for column, words in found)
     read = repr(text_column) + (f" and {text_pair_column!r}" if text_pair_column else "")
     if text_pair_column is None:
-        hint = ("if each example is a pair of texts, name the second one with --text-pair-column COL "
+        hint = ("If each example is a pair of texts, name the second one with --text-pair-column COL "
                 "(TaskSpec(text_pair_column=...)); to read another text, --text-column COL")
     else:
-        hint = "to read one of them instead, pass --text-column / --text-pair-column"
+        hint = "To read one of them instead, pass --text-column / --text-pair-column"
     return f"{where} has text columns this task does not read: {listed}; it reads only {read}. {hint}."
 
 
@@ -76,6 +76,7 @@ def majority_note(task: Any, *, student_dev_score: float | None, teacher_dev_sco
     constant = "predicting the training mean" if card.is_regression else "always predicting the majority class"
     who = (f"teacher ({teacher_dev_score:.4f}) and student ({student_dev_score:.4f}) both sit"
            if has_teacher else f"the student ({student_dev_score:.4f}) sits")
-    return (f"{who} at the majority-class dev {card.metric} {majority:.4f} ({constant}): "
-            f"{'neither' if has_teacher else 'it'} learned {'anything' if has_teacher else 'nothing'} from the text. Check the columns (a pair task needs --text-pair-column), the labels, and the training budget "
-            "(epochs, learning rate).")
+    columns = "" if card.has_pair else "the columns (a pair task needs --text-pair-column), "
+    learned = "neither learned anything" if has_teacher else "it learned nothing"
+    return (f"{who} at the majority-class dev {card.metric} {majority:.4f} ({constant}): {learned} from the text. "
+            f"Check {columns}the labels, and the training budget (epochs, learning rate).")

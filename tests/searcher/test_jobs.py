@@ -83,6 +83,16 @@ def test_job_inputs_are_staged_and_paths_rewritten(tmp_path, tiny_dir, tiny_task
         stage_inputs(tmp_path / "s4", space=str(space), task="suite:trec6", teacher_dir=str(tmp_path))
 
 
+def test_a_card_file_beside_the_task_travels_with_it(tmp_path):
+    space = tmp_path / "space.yaml"
+    space.write_text(yaml.safe_dump(SPACE))
+    (tmp_path / "news.csv").write_text("text,label\nhello world,0\n")
+    (tmp_path / "news.csv.card.json").write_text('{"label_names": ["world", "sports"]}')
+    replaced = stage_inputs(tmp_path / "staging", space=str(space), task=str(tmp_path / "news.csv"))
+    staged = tmp_path / "staging" / replaced["task"]
+    assert staged.with_name("news.csv.card.json").read_text() == '{"label_names": ["world", "sports"]}'
+
+
 def test_job_addresses_and_storage_are_checked(monkeypatch):
     monkeypatch.delenv("RAY_API_SERVER_ADDRESS", raising=False)
     monkeypatch.setenv("RAY_ADDRESS", "10.0.0.1:6379")  # a GCS address: not the Jobs API
