@@ -161,9 +161,11 @@ class SharedTeacherCache:
         return f"{self.root.rstrip('/')}/teacher_outputs/{key}"
 
     def fetch(self, key: str, directory: Path, *, names: Iterable[str], key_parts: dict[str, Any],
-              log: Callable[[str], None]) -> bool:
+              log: Callable[[str], None], rejected: set[str] | None = None) -> bool:
         """Download the shared copy of ``key`` into ``directory`` (absent locally), every file checked against
-        its ``meta.json``. ``False`` when there is no complete copy, or it fails its checks (never used)."""
+        its ``meta.json``. ``False`` when there is no complete copy, or it fails its checks (never used).
+        ``rejected``: checksums of ``meta.json`` files of copies that failed before (added to here): such a copy
+        is not downloaded again."""
         import pyarrow as pa
 
         fs, remote = self._remote(key)
@@ -172,11 +174,15 @@ class SharedTeacherCache:
                 meta_bytes = stream.read()
         except (FileNotFoundError, pa.ArrowException, OSError):
             return False
+        rejected = set() if rejected is None else rejected
+        if hashlib.sha256(meta_bytes).hexdigest() in rejected:
+            return False
         tmp = Path(tempfile.mkdtemp(prefix=f".{key}-fetch-", dir=directory.parent))
         try:
             problem = self._download(fs, remote, meta_bytes, tmp, names=set(names), key_parts=key_parts)
             if problem is not None:
                 log(f"teacher cache: the shared copy {self.location(key)} {problem}; it is rebuilt, never used")
+                rejected.add(hashlib.sha256(meta_bytes).hexdigest())
                 return False
             (tmp / _META).write_bytes(meta_bytes)  # last: marks the local entry complete
             with contextlib.suppress(OSError):  # fails when another trial on this node put it in place first
@@ -270,25 +276,28 @@ def through_shared(shared: SharedTeacherCache, key: str, directory: Path, *, ope
     if shared.coordinator and coordinator is None:
         log(f"teacher cache: no coordinator {shared.coordinator!r} reachable; building missing entries here")
     owner = f"{socket.gethostname()}/{os.getpid()}/{uuid.uuid4().hex[:8]}"
+    rejected: set[str] = set()  # shared copies that failed their checks: not downloaded again while waiting
     waiting_since = last_log = None
     while True:
         entry = open_local()
         if entry is not None:
             return entry
-        if shared.fetch(key, directory, names=names, key_parts=key_parts, log=log):
+        if shared.fetch(key, directory, names=names, key_parts=key_parts, log=log, rejected=rejected):
             entry = open_local()
             if entry is not None:
                 log(f"teacher cache: fetched {key} from {shared.location(key)}")
                 _call(coordinator, "fetched", key)
                 return entry
             log(f"teacher cache: the shared copy {shared.location(key)} does not load; it is rebuilt")
+            with contextlib.suppress(OSError):
+                rejected.add(sha256_of(directory / _META))
             shutil.rmtree(directory, ignore_errors=True)
         holder = owner if coordinator is None else _call(coordinator, "claim", key, owner)
         if holder is None:  # the coordinator went away: go on alone
             coordinator, holder = None, owner
         if holder == owner:
             return _build_and_publish(shared, key, directory, coordinator, owner, open_local=open_local,
-                                      build=build, names=names, key_parts=key_parts, log=log)
+                                      build=build, names=names, key_parts=key_parts, log=log, rejected=rejected)
         now = time.monotonic()
         if waiting_since is None:
             waiting_since = last_log = now
@@ -311,13 +320,14 @@ def _call(coordinator: Any, method: str, *args: Any) -> Any:
 
 def _build_and_publish(shared: SharedTeacherCache, key: str, directory: Path, coordinator: Any, owner: str, *,
                        open_local: Callable[[], Any], build: Callable[[], None], names: tuple[str, ...],
-                       key_parts: dict[str, Any], log: Callable[[str], None]) -> Any:
+                       key_parts: dict[str, Any], log: Callable[[str], None], rejected: set[str]) -> Any:
     built = False
     with _renewing(coordinator, key, owner, shared.lease_s / 4) if coordinator is not None else (
             contextlib.nullcontext()):
         try:
             # another trial may have published it between our look and our claim
-            if not shared.fetch(key, directory, names=names, key_parts=key_parts, log=log) or open_local() is None:
+            if (not shared.fetch(key, directory, names=names, key_parts=key_parts, log=log, rejected=rejected)
+                    or open_local() is None):
                 shutil.rmtree(directory, ignore_errors=True)
                 build()
                 built = True

@@ -142,7 +142,11 @@ def test_a_waiting_trial_downloads_what_the_claim_holder_built(tiny_teacher, spl
     coordinator = TeacherCacheCoordinator()
     monkeypatch.setattr(sc, "_connect", lambda name, namespace: coordinator)
     shared = SharedTeacherCache(str(tmp_path / "storage"), coordinator="test")
-    assert coordinator.claim(key, "node-a") == "node-a"  # node a is building it
+    # a corrupted copy from an earlier build is there, and node a is building the entry again
+    assert shared.publish(key, tmp_path / "scratch" / "teacher_outputs" / key, print)
+    copy = tmp_path / "storage" / "teacher_outputs" / key
+    (copy / "logits.npy").write_bytes((copy / "logits.npy").read_bytes()[:-8] + b"\0" * 8)
+    assert coordinator.claim(key, "node-a") == "node-a"
     lines, result = [], {}
     waiter = threading.Thread(target=lambda: result.setdefault(
         "entry", _cache(tiny_teacher, split, tmp_path / "node_b", shared, log=lines.append)))
@@ -151,6 +155,8 @@ def test_a_waiting_trial_downloads_what_the_claim_holder_built(tiny_teacher, spl
     while not any("waiting for node-a" in line for line in lines) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert any("waiting for node-a" in line for line in lines)
+    time.sleep(2.5)  # a few polls: the corrupted copy is checked once, not downloaded again at every poll
+    assert sum("failed its checksum (logits.npy)" in line for line in lines) == 1, lines
     # node a finishes: builds and uploads (as a trial without the coordinator would), then releases its claim
     _cache(tiny_teacher, split, tmp_path / "node_a", SharedTeacherCache(shared.root))
     coordinator.release(key, "node-a", built=True)
