@@ -118,6 +118,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="YAML list of pipelines (flat keys) run first, in order, e.g. a shared portfolio; "
                              "space parameters a pipeline leaves out take their defaults")
     search.add_argument("--no-save-students", action="store_true", help="do not keep each trial's student")
+    search.add_argument("--no-shared-teacher-cache", action="store_true",
+                        help="each node builds the teacher outputs its trials need, instead of one node building "
+                             "each entry into <storage>/teacher_outputs for all (the default on a cluster or with "
+                             "a URI --storage)")
     _add_teacher(search)
     _add_cache(search)
     _jobs_cli.add_commands(commands, search)  # submit (search's options, as a Ray job) and jobs
@@ -287,6 +291,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
             scheduler=args.scheduler, sampler=args.sampler, teacher=teacher, backbone=args.backbone,
             meta_dataset_path=args.meta_dataset, cache_dir=args.cache_dir,
             save_students=not args.no_save_students, points_to_evaluate=points, warm_start=args.warm_start,
+            shared_teacher_cache=False if args.no_shared_teacher_cache else None,
             **kwargs,
         )
     except SearchInterrupted as stopped:

@@ -26,6 +26,7 @@ from autodistiller.engine._loop import TrainOutcome, evaluate, predict_logits, t
 from autodistiller.engine._objective import DistillationObjective
 from autodistiller.engine._plan import Plan
 from autodistiller.engine._result import DistillResult
+from autodistiller.engine._shared_cache import SharedTeacherCache
 from autodistiller.engine._vocabulary import reachable_tokens
 from autodistiller.errors import ConfigError
 from autodistiller.intermediate import attention_scores, build_intermediate
@@ -50,6 +51,7 @@ def distill(
     device: str | torch.device | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
     teacher_cache: bool = True,
+    shared_cache: SharedTeacherCache | None = None,
     log: Callable[[str], None] = print,
 ) -> DistillResult:
     """Train a student for real with the pipeline ``config`` and score it against ``teacher``.
@@ -58,11 +60,12 @@ def distill(
     procedure runs it: ``standard`` is one teacher -> student run; ``takd``, ``born_again``, ``teacher_free``,
     ``self_distill``, ``annealing_mate`` are described in :mod:`autodistiller.procedures`. ``teacher`` may be
     ``None`` for the teacher-free procedures. ``callbacks`` get an :class:`EpochReport` after each epoch of the
-    final student's training.
+    final student's training. ``shared_cache``: on a Ray cluster, where the teacher-output cache entries are
+    shared between nodes (a search sets it; see :class:`SharedTeacherCache`).
     """
     plan = config if isinstance(config, Plan) else Plan.resolve(config, task.card, teacher)
     return plan.procedure.run(plan, task, teacher, callbacks=callbacks, device=device, cache_dir=cache_dir,
-                              teacher_cache=teacher_cache, log=log)
+                              teacher_cache=teacher_cache, shared_cache=shared_cache, log=log)
 
 
 def _check_teacher(teacher: Teacher | None, task: Task, soft_targets: SoftTargets | None) -> None:
@@ -82,6 +85,7 @@ def distill_once(
     device: str | torch.device | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
     teacher_cache: bool = True,
+    shared_cache: SharedTeacherCache | None = None,
     log: Callable[[str], None] = print,
     source: tuple[Any, str] | None = None,
     soft_targets: SoftTargets | None = None,
@@ -104,7 +108,7 @@ def distill_once(
     stage = build_intermediate(plan.config.intermediate, student, teacher.model) if teacher is not None else None
     shared_tokens = inputs.check_tokens(plan, stage)
     targets = TeacherTargets(plan, inputs, teacher, stage, shared_tokens=shared_tokens, use_cache=teacher_cache,
-                             device=device, cache_dir=cache_dir, log=log)
+                             device=device, cache_dir=cache_dir, log=log, shared_cache=shared_cache)
 
     augment_started = time.perf_counter()
     epoch_data, tokens = _training_rows(plan, task, inputs, targets, student, soft_targets, device=device,

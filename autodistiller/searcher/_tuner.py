@@ -24,6 +24,7 @@ from autodistiller.models import DEFAULT_BACKBONE, TEACHER_TRAINING, Teacher
 from autodistiller.recommend import task_features
 from autodistiller.searcher._cluster import check_cluster_address, init_ray
 from autodistiller.searcher._faults import resolve_max_failures
+from autodistiller.searcher._shared_cache import coordinator_summary, shares_teacher_cache, start_coordinator
 from autodistiller.searcher._space import SearchSpace, load_space
 from autodistiller.searcher._trust import check_private_storage
 from autodistiller.tasks import Task, TaskSpec, load_task, majority_note
@@ -250,6 +251,7 @@ def search(
     meta_dataset_path: str | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
     save_students: bool = True,
+    shared_teacher_cache: bool | None = None,
     callbacks: Sequence[Any] = (),
     verbose: int = 1,
     log: Callable[[str], None] = print,
@@ -263,7 +265,9 @@ def search(
     recommender's picks): each is completed with the config defaults of the space parameters it leaves out, so a
     point is the same pipeline on every task. ``warm_start=K`` runs the recommender's top-K pipelines for the task
     first (those inside the space), then the given points. ``max_failures``: retries of a trial whose run failed (a lost node;
-    default 0 on an embedded Ray, 2 on a cluster); a retried trial still gets one row. ``callbacks`` are extra
+    default 0 on an embedded Ray, 2 on a cluster); a retried trial still gets one row. ``shared_teacher_cache``:
+    the trials share the teacher-output cache through ``<storage>/teacher_outputs`` (each entry built once, by
+    one node, and downloaded by the others); default: on a cluster (``address``) or with a URI ``storage``. ``callbacks`` are extra
     Ray Tune callbacks. Returns a :class:`SearchOutcome` (iterable as ``(result_grid, trials_frame)``).
     """
     from ray import tune
@@ -279,6 +283,7 @@ def search(
         check_cluster_address(address)  # before the teacher is fine-tuned: minutes of work
     task_obj = task if isinstance(task, Task) else load_task(task, cache_dir=cache_dir)
     experiment = _experiment(task_obj, storage=storage, name=name, resume=resume, meta_dataset_path=meta_dataset_path)
+    share_teacher_outputs = shares_teacher_cache(shared_teacher_cache, address=address, storage=experiment.storage)
     log(f"search: task {task_obj.name}, space {space.source}, {trials} trials, experiment {experiment.path}")
     log(f"search: trial rows go to {experiment.rows_root}")
     if task_obj.split is not None:
@@ -303,9 +308,13 @@ def search(
     from autodistiller.searcher._logger import MetaDatasetLogger
     from autodistiller.searcher._trainable import describe_trial, run_trial
 
+    shared_cache = coordinator = None
+    if share_teacher_outputs:  # the handle is kept until the search ends: the actor lives as long
+        shared_cache, coordinator = start_coordinator(experiment.storage, experiment.name)
+        log(f"search: teacher outputs are shared under {experiment.storage}/teacher_outputs")
     trainable = tune.with_resources(
         tune.with_parameters(run_trial, task=_in_memory(task_obj), teacher=teacher, space=space,
-                             save_student=save_students),
+                             save_student=save_students, shared_cache=shared_cache),
         {"cpu": cpus_per_trial, "gpu": gpus_per_trial},
     )
     # Tune pickles these callbacks into the experiment, and a resumed search runs the pickled ones
@@ -326,6 +335,8 @@ def search(
     with running(experiment.name, live):
         grid = tuner.fit()
         _reconcile(grid, logger, experiment)
+    if coordinator is not None:
+        coordinator_summary(coordinator, shared_cache, log)
     frame = meta_dataset.load(experiment.rows_root, filters={"experiment_id": experiment.name})
     if live.signum is not None:
         raise SearchInterrupted(live.signum, experiment.path,
