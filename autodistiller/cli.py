@@ -11,9 +11,9 @@ from typing import Any
 import yaml
 
 from autodistiller import _jobs_cli
+from autodistiller import _recommend_cli as recommend_cli
 from autodistiller.analysis import commands as analysis_cli
 from autodistiller.errors import AutoDistillerError, ConfigError
-from autodistiller.recommend import commands as recommend_cli
 
 __all__ = ["main", "build_parser"]
 

@@ -89,6 +89,7 @@ def recommend(
     constraints: Constraints | None = None,
     teacher: Teacher | None = None,
     recommender: Recommender | None = None,
+    candidates: list[Mapping[str, Any]] | None = None,
     meta_dataset_path: str | os.PathLike[str] | None = None,
     backbone: str = DEFAULT_BACKBONE,
     teacher_training: TrainingConfig = TEACHER_TRAINING,
@@ -97,7 +98,8 @@ def recommend(
 ) -> pd.DataFrame:
     """Ranked KD pipelines for ``task`` (see :meth:`Recommender.recommend` for the columns).
 
-    The teacher is fine-tuned once (cached) for the task's meta-features. ``frame.attrs`` adds
+    The teacher is fine-tuned once (cached) for the task's meta-features. ``candidates``: the pipelines to rank
+    (default: every pipeline of the meta-dataset; the CLI adds fresh samples of the space). ``frame.attrs`` adds
     ``nearest_tasks``, ``features`` (the task's meta-features), ``feature_seconds`` and
     ``landmark_beats_teacher`` (a TF-IDF + linear model scores at least the teacher's dev score: distillation
     is unlikely to be worth it).
@@ -109,7 +111,7 @@ def recommend(
     features = task_features(task_obj, teacher, cache_dir=cache_dir)
     feature_seconds = time.perf_counter() - started
     recommender = recommender or default_recommender(meta_dataset_path, cache_dir=cache_dir)
-    frame = recommender.recommend(features, top_k=top_k, constraints=constraints,
+    frame = recommender.recommend(features, top_k=top_k, constraints=constraints, candidates=candidates,
                                   params_of=student_params_of(teacher))
     landmark = features.get("mf.landmark_tfidf_dev_score")
     frame.attrs.update(features=features, feature_seconds=feature_seconds,

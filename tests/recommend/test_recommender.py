@@ -137,3 +137,17 @@ def test_leave_one_family_out_scores_each_method_on_held_out_tasks(table):
     assert list(summary.columns[:2]) == ["mean_normalized_regret", "mean_regret"] and len(summary) == 3
     ablation = feature_group_ablation(table)
     assert ablation["without"].iloc[0].startswith("(none") and len(ablation) == 7
+
+
+def test_the_recommend_command_ranks_fresh_samples_too(tiny_meta, tiny_runs, tmp_path, capsys):
+    from autodistiller.cli import main
+
+    task, teacher = tiny_runs[1]
+    out = tmp_path / "best.yaml"
+    code = main(["recommend", "--task", task.spec.source, "--teacher-dir", str(teacher.path), "--meta-dataset",
+                 str(tiny_meta), "--top-k", "2", "--fresh", "40", "--out", str(out), "--cache-dir", str(tmp_path)])
+    printed = capsys.readouterr().out
+    assert code == 0 and "#1: predicted score" in printed and "nearest training tasks" in printed
+    from autodistiller import PipelineConfig
+
+    assert PipelineConfig.from_yaml(out).training.max_train_examples >= 0  # distill --pipeline runs it as is

@@ -27,6 +27,8 @@ def add_command(commands: Any, add_task: Callable[[Any], None], add_teacher: Cal
                        help="at most this predicted CPU latency per example (ms, batch 1)")
     group.add_argument("--exclude", action="append", default=[], metavar="KEY=VALUE",
                        help="rule out a stage option, e.g. --exclude augment.pipeline=contextual (repeatable)")
+    parser.add_argument("--fresh", type=int, default=300,
+                        help="also rank this many fresh samples of the meta-dataset's space (default 300)")
     add_teacher(parser)
     add_cache(parser)
 
@@ -60,12 +62,17 @@ def print_recommendations(frame: Any, *, file: Any = sys.stdout) -> None:
 
 
 def cmd_recommend(args: argparse.Namespace, task: Any, teacher: Any) -> int:
-    from autodistiller.recommend import Constraints, recommend
+    from autodistiller.recommend import Constraints, default_recommender, recommend
+    from autodistiller.searcher import load_space, shipped_space
 
     constraints = Constraints(student_layers=args.student_layers, max_params=args.max_params,
                               max_latency_ms=args.max_latency_ms, exclude=Constraints.parse_exclude(args.exclude))
-    frame = recommend(task, top_k=args.top_k, constraints=constraints, teacher=teacher,
-                      meta_dataset_path=args.meta_dataset, cache_dir=args.cache_dir)
+    recommender = default_recommender(args.meta_dataset, cache_dir=args.cache_dir)
+    # every pipeline the meta-dataset ran, and fresh samples of its space (a seed is not a choice: left out)
+    fresh = [{k: v for k, v in p.items() if k != "training.seed"}
+             for p in load_space(shipped_space("distiller_meta")).random_points(args.fresh, seed=0)]
+    frame = recommend(task, top_k=args.top_k, constraints=constraints, teacher=teacher, recommender=recommender,
+                      candidates=recommender.candidates() + fresh, cache_dir=args.cache_dir)
     print_recommendations(frame)
     if args.out and not frame.empty:
         with open(args.out, "w") as out:
