@@ -3,6 +3,7 @@ encoding of (pipeline, task meta-features) rows for the surrogate."""
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -35,12 +36,24 @@ def _missing(value: Any) -> bool:
 
 
 def pipeline_of(row: Mapping[str, Any]) -> dict[str, Any]:
-    """The choice keys of a (resolved) row that are set: its pipeline, inactive parameters left out."""
-    return {key: _plain(row[key]) for key in choice_keys() if key in row and not _missing(row[key])}
+    """The choice keys of a (resolved) row that are set: its pipeline, inactive parameters left out, each value
+    of its config field's type (a DataFrame holds an integer column with nulls as floats)."""
+    types = _field_types()
+    return {key: _plain(row[key], types[key]) for key in choice_keys() if key in row and not _missing(row[key])}
 
 
-def _plain(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
+@functools.cache
+def _field_types() -> dict[str, type]:
+    return {spec.key: spec.type for spec in section_fields()}
+
+
+def _plain(value: Any, kind: type) -> Any:
+    value = value.item() if isinstance(value, np.generic) else value
+    if kind is int and isinstance(value, float) and value.is_integer():
+        return int(value)
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
 
 
 def pipeline_key(row: Mapping[str, Any]) -> str:

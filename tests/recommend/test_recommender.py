@@ -151,3 +151,12 @@ def test_the_recommend_command_ranks_fresh_samples_too(tiny_meta, tiny_runs, tmp
     from autodistiller import PipelineConfig
 
     assert PipelineConfig.from_yaml(out).training.max_train_examples >= 0  # distill --pipeline runs it as is
+
+
+def test_a_pipeline_has_one_identity_whatever_the_column_dtype():
+    from autodistiller.recommend import pipeline_key
+
+    as_ints = {"loss.kind": "kl", "intermediate.objective": "infonce", "intermediate.critic_hidden": 128,
+               "loss.temperature": 2}
+    as_floats = {**as_ints, "intermediate.critic_hidden": 128.0, "loss.temperature": 2.0}
+    assert pipeline_key(as_ints) == pipeline_key(as_floats)
