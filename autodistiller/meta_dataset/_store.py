@@ -97,7 +97,8 @@ def write_row(root: str | os.PathLike[str], task: str, row: Mapping[str, Any]) -
 
 
 def list_files(root: str | os.PathLike[str]) -> list[str]:
-    """Every visible Parquet file of the meta-dataset (temporary files are hidden and skipped)."""
+    """Every visible Parquet row file of the meta-dataset: under a ``task=<name>/`` partition (files beside the
+    partitions, such as the per-task meta-features table, are not rows), temporary files skipped."""
     fs, base = _filesystem(root)
     info = fs.get_file_info(base)
     if info.type == pafs.FileType.NotFound:
@@ -107,6 +108,7 @@ def list_files(root: str | os.PathLike[str]) -> list[str]:
         f.path for f in fs.get_file_info(selector)
         if f.type == pafs.FileType.File and f.path.endswith(".parquet")
         and not any(part.startswith((".", "_")) for part in f.path[len(base):].split("/"))
+        and f"/{PARTITION_COLUMN}=" in f.path[len(base):]
     )
 
 

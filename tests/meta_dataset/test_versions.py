@@ -47,3 +47,13 @@ def test_the_shipped_meta_dataset_is_found_inside_the_package_and_validates():
     assert report.ok, report.problems[:3]
     frame = meta_dataset.load()  # no path: the shipped one
     assert len(frame) == report.rows
+
+
+def test_files_beside_the_partitions_are_not_rows(tmp_path):
+    import shutil
+
+    from autodistiller import meta_dataset
+
+    shutil.copytree(V1, tmp_path, dirs_exist_ok=True)
+    pd.DataFrame({"task": ["trec6"], "mf.num_classes": [6]}).to_parquet(tmp_path / "task_features.parquet")
+    assert meta_dataset.validate(tmp_path).ok and len(meta_dataset.load(tmp_path)) == 3
