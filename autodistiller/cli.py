@@ -28,10 +28,16 @@ def _add_task(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--task", required=True,
                        help="suite:<name> (see `autodistiller tasks`), a local .csv/.tsv/.jsonl/.parquet file or "
                             "directory of split files, or a Hugging Face dataset id (glue/sst2, imdb)")
-    group.add_argument("--text-column", default="text")
-    group.add_argument("--text-pair-column", default=None)
-    group.add_argument("--label-column", default="label")
-    group.add_argument("--task-type", choices=("single", "pair", "regression"), default=None)
+    group.add_argument("--text-column", default="text",
+                       help="column of the text, for a local file or Hub dataset (default: %(default)s)")
+    group.add_argument("--text-pair-column", default=None,
+                       help="column of the second text of pair tasks (NLI, paraphrase); needed with --task-type "
+                            "pair (default: none, one text per example)")
+    group.add_argument("--label-column", default="label",
+                       help="column of the class label or regression score (default: %(default)s)")
+    group.add_argument("--task-type", choices=("single", "pair", "regression"), default=None,
+                       help="single text, text pair, or regression on a number (default: pair when "
+                            "--text-pair-column is given, else single)")
     group.add_argument("--metric", default=None, help="primary metric (accuracy, macro_f1, f1, mcc, pearson, ...)")
 
 

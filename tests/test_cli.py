@@ -1,4 +1,5 @@
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
@@ -43,6 +44,24 @@ def test_bad_task_is_a_clear_cli_error(capsys, tmp_path):
     assert "is not a suite task; choose one of" in capsys.readouterr().err
     assert main(["search", "--task", "suite:trec6", "--space", str(tmp_path / "none.yaml")]) == 2
     assert "none.yaml does not exist" in capsys.readouterr().err
+
+
+def test_task_flags_have_help_with_defaults(capsys):
+    with pytest.raises(SystemExit):
+        main(["distill", "--help"])
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    assert "column of the text, for a local file or Hub dataset (default: text)" in text
+    assert "column of the class label or regression score (default: label)" in text
+    assert "needed with --task-type pair (default: none" in text
+    assert "(default: pair when --text-pair-column is given, else single)" in text
+
+
+def test_pair_task_without_pair_column_is_a_clear_cli_error(capsys, tmp_path):
+    data = tmp_path / "nli.csv"
+    data.write_text("text,label\na,0\n")
+    space = Path(__file__).parents[1] / "search_spaces" / "quick.yaml"
+    assert main(["search", "--task", str(data), "--task-type", "pair", "--space", str(space)]) == 2
+    assert "task_type='pair' needs the column of each example's second text" in capsys.readouterr().err
 
 
 def test_trials_command_formats(capsys, tmp_path):
