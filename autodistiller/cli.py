@@ -127,6 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     trials.add_argument("--top", type=int, default=10, help="best N by student dev score (0: all)")
     trials.add_argument("--format", choices=("table", "csv", "markdown"), default="table")
     trials.add_argument("--columns", default=None, help="comma-separated columns to show")
+    trials.add_argument("--skip-bad-files", action="store_true",
+                        help="read around unreadable or invalid files (listed on stderr) instead of refusing")
     analysis_cli.add_trials_arguments(trials)  # --query, --group-by, --baseline
     analysis_cli.add_commands(commands)  # report, export-optuna
 
@@ -333,7 +335,17 @@ def _cmd_trials(args: argparse.Namespace) -> int:
         raise ConfigError(f"no trials at {root}; run `autodistiller search` or pass --meta-dataset.")
     filters = {key: value for key, value in (("task", args.task), ("experiment_id", args.experiment),
                                              ("status", args.status)) if value}
-    frame = analysis_cli.query_trials(meta_dataset.load(root, filters=filters or None), args.query)
+    if args.skip_bad_files:
+        import warnings
+
+        with warnings.catch_warnings():  # listed below, without a Python warning's file and line
+            warnings.simplefilter("ignore", UserWarning)
+            loaded = meta_dataset.load(root, filters=filters or None, on_bad_files="skip")
+        for path in loaded.attrs["skipped_files"]:
+            print(f"skipped unreadable file {path}", file=sys.stderr)
+    else:
+        loaded = meta_dataset.load(root, filters=filters or None)
+    frame = analysis_cli.query_trials(loaded, args.query)
     columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
     print(f"{len(frame)} trials in {root}", file=sys.stderr)
     if args.group_by:

@@ -80,3 +80,17 @@ def test_trials_command_formats(capsys, tmp_path):
     assert out.startswith("| trial_id | student_dev_score |") and "| t1 | 0.9 |" in out
     assert main(["trials", "--meta-dataset", str(tmp_path / "empty")]) == 2
     assert main(["trials", "--meta-dataset", str(tmp_path), "--columns", "nope"]) == 2
+
+
+def test_trials_skip_bad_files(capsys, tmp_path):
+    md.write_row(tmp_path, "trec6", {"experiment_id": "e", "trial_id": "t0", "status": "completed",
+                                     "ended_at": dt.datetime.now(dt.timezone.utc), "student_dev_score": 0.5})
+    broken = tmp_path / "task=trec6" / "e__t1.parquet"
+    broken.write_bytes(b"garbage")
+    assert main(["trials", "--meta-dataset", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{broken}: not a readable Parquet file" in err and "--skip-bad-files" in err
+    assert main(["trials", "--meta-dataset", str(tmp_path), "--skip-bad-files", "--format", "csv"]) == 0
+    out, err = capsys.readouterr()
+    assert f"skipped unreadable file {broken}" in err and "Warning" not in err
+    assert len(out.strip().splitlines()) == 2 and ",t0," in out

@@ -17,17 +17,20 @@ from autodistiller.meta_dataset._schema import (
     meta_dataset_schema,
 )
 from autodistiller.meta_dataset._store import (
+    ASIDE_DIRNAME,
     MetaDatasetError,
     ValidationReport,
     compact,
     list_files,
     load,
+    move_aside_advice,
     upgrade_v1_rows,
     validate,
     write_row,
 )
 
 __all__ = [
+    "ASIDE_DIRNAME",
     "PARTITION_COLUMN",
     "READABLE_VERSIONS",
     "STATIC_REPORT_KEYS",
@@ -44,6 +47,7 @@ __all__ = [
     "load",
     "meta_dataset_schema",
     "metric_fields",
+    "move_aside_advice",
     "task_meta_features",
     "trial_row",
     "upgrade_v1_rows",
