@@ -287,6 +287,12 @@ def _cmd_search(args: argparse.Namespace) -> int:
               f"teacher {outcome.best_row['teacher_dev_score']:.4f}):")
         print(outcome.best_config.to_yaml())
         print(f"saved to {outcome.best_dir} (pipeline.yaml, result.json, student/)")
+    if outcome.unwritten_rows:
+        print(f"\nerror: {len(outcome.unwritten_rows)} trial row(s) could not be written to {outcome.meta_dataset} "
+              f"and were kept in:\n  " + "\n  ".join(outcome.unwritten_rows)
+              + f"\nCopy them into {outcome.meta_dataset} (same task=<name>/ layout) once it is writable.",
+              file=sys.stderr)
+        return 1
     return 0
 
 

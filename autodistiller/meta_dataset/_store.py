@@ -36,7 +36,7 @@ from autodistiller.meta_dataset._schema import (
 )
 
 __all__ = ["ASIDE_DIRNAME", "MetaDatasetError", "ValidationReport", "write_row", "load", "validate", "compact",
-           "list_files", "move_aside_advice", "upgrade_v1_rows"]
+           "list_files", "move_aside_advice", "row_path", "upgrade_v1_rows"]
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.\-]+")
 
@@ -72,14 +72,22 @@ def _row_table(row: Mapping[str, Any]) -> pa.Table:
         raise MetaDatasetError(f"row does not fit schema v{SCHEMA_VERSION}: {exc}") from exc
 
 
+def _row_path(base: str, task: str, experiment_id: str, trial_id: str) -> str:
+    return f"{base}/{PARTITION_COLUMN}={_safe(task)}/{_safe(experiment_id)}__{_safe(trial_id)}.parquet"
+
+
+def row_path(root: str | os.PathLike[str], task: str, experiment_id: str, trial_id: str) -> str:
+    """The file :func:`write_row` writes a trial's row to (a filesystem path, also for a URI root)."""
+    return _row_path(_filesystem(root)[1], task, experiment_id, trial_id)
+
+
 def write_row(root: str | os.PathLike[str], task: str, row: Mapping[str, Any]) -> str:
     """Write one trial row atomically; returns the file's path. Re-writing a trial replaces its file."""
     table = _row_table({**row, "schema_version": SCHEMA_VERSION})
     fs, base = _filesystem(root)
-    directory = f"{base}/{PARTITION_COLUMN}={_safe(task)}"
+    final = _row_path(base, task, str(row["experiment_id"]), str(row["trial_id"]))
+    directory, _, name = final.rpartition("/")
     fs.create_dir(directory, recursive=True)
-    name = f"{_safe(str(row['experiment_id']))}__{_safe(str(row['trial_id']))}.parquet"
-    final = f"{directory}/{name}"
     tmp = f"{directory}/.{name}.{uuid.uuid4().hex}.tmp"
     try:
         with fs.open_output_stream(tmp) as stream:
