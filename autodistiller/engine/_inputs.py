@@ -140,7 +140,7 @@ class TeacherTargets:
         if (teacher is not None and use_cache and (plan.loss.needs_teacher or stage is not None) and shared_tokens
                 and not (stage is not None and adds_rows)):
             self.cache = teacher_output_cache(
-                teacher.model, inputs.teacher_train, teacher_key=teacher.key, hidden=stage is not None,
+                teacher.model, inputs.teacher_train, teacher_key=teacher.cache_key, hidden=stage is not None,
                 attentions=stage is not None and stage.needs_attentions, cache_dir=cache_dir, device=device,
                 precision=self.precision, log=log, attention_context=lambda: attention_scores(teacher.model))
 
@@ -153,7 +153,7 @@ class TeacherTargets:
         """The teacher's logits on rows (augmented copies, retrieved sentences): content-keyed cache."""
         assert self.teacher is not None
         if self.use_cache:
-            entry = teacher_output_cache(self.teacher.model, split, teacher_key=self.teacher.key,
+            entry = teacher_output_cache(self.teacher.model, split, teacher_key=self.teacher.cache_key,
                                          cache_dir=self.cache_dir, device=self.device, precision=self.precision,
                                          log=self.log)
             assert entry is not None  # logits alone always fit

@@ -19,6 +19,7 @@ from autodistiller.models import (
     TEACHER_META,
     TEACHER_TRAINING,
     Teacher,
+    TeacherIntegrityError,
     count_parameters,
     load_classifier,
     load_teacher,
@@ -53,9 +54,13 @@ def fine_tune_teacher(
     key = teacher_key(model_identity(backbone, resolved), fingerprint, training)
     directory = cache_root(cache_dir) / "teachers" / f"{task.name}-{key}"
     if (directory / TEACHER_META).is_file() and not force:
-        teacher = load_teacher(directory)
-        log(f"teacher: cached {directory} (dev {task.card.metric} {teacher.dev_score:.4f})")
-        return teacher
+        try:
+            teacher = load_teacher(directory)
+        except TeacherIntegrityError as damaged:  # the cache is ours: rebuild it (a --teacher-dir is not)
+            log(f"teacher: cached {directory} is damaged ({damaged.problem}); fine-tuning it again")
+        else:
+            log(f"teacher: cached {directory} (dev {task.card.metric} {teacher.dev_score:.4f})")
+            return teacher
 
     device = select_device(device)
     seed_everything(training.seed)

@@ -19,10 +19,12 @@ from autodistiller.models._teacher import (
     TEACHER_META,
     TEACHER_TRAINING,
     Teacher,
+    TeacherIntegrityError,
     load_classifier,
     load_teacher,
     save_teacher,
     teacher_key,
+    weights_sha256,
 )
 
 __all__ = [
@@ -31,6 +33,7 @@ __all__ = [
     "TEACHER_TRAINING",
     "StudentInfo",
     "Teacher",
+    "TeacherIntegrityError",
     "build_student",
     "count_parameters",
     "freeze_word_embeddings",
@@ -46,4 +49,5 @@ __all__ = [
     "select_teacher_layers",
     "student_dims",
     "teacher_key",
+    "weights_sha256",
 ]
