@@ -42,7 +42,10 @@ def _add_task(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_teacher(parser: argparse.ArgumentParser) -> None:
-    from autodistiller.models import DEFAULT_BACKBONE, TEACHER_TRAINING
+    from autodistiller._defaults import (  # torch-free: --help prints at once
+        DEFAULT_BACKBONE,
+        TEACHER_TRAINING,
+    )
 
     group = parser.add_argument_group("teacher (fine-tuned once, then cached)")
     group.add_argument("--backbone", default=DEFAULT_BACKBONE,
@@ -145,8 +148,8 @@ def _task_spec(args: argparse.Namespace) -> Any:
 
 
 def _teacher_training(args: argparse.Namespace) -> Any:
+    from autodistiller._defaults import TEACHER_TRAINING
     from autodistiller.config import TrainingConfig
-    from autodistiller.models import TEACHER_TRAINING
 
     return TrainingConfig(**{
         **TEACHER_TRAINING.__dict__,

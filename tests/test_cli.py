@@ -94,3 +94,28 @@ def test_trials_skip_bad_files(capsys, tmp_path):
     out, err = capsys.readouterr()
     assert f"skipped unreadable file {broken}" in err and "Warning" not in err
     assert len(out.strip().splitlines()) == 2 and ",t0," in out
+
+
+_HEAVY = ("torch", "transformers", "ray", "pandas", "pyarrow", "datasets", "optuna", "sklearn")
+_LIGHT_CLI = """
+import sys
+from autodistiller.cli import main
+for argv in (["--help"], ["search", "--help"], ["search"], ["distill", "--task"]):
+    try:
+        main(argv)
+    except SystemExit as exit:
+        assert exit.code == (0 if "--help" in argv else 2), (argv, exit.code)
+print(sorted(m for m in {heavy!r} if m in sys.modules))
+"""
+
+
+def test_help_and_argument_errors_print_without_the_heavy_stacks():
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-c", _LIGHT_CLI.replace("{heavy!r}", repr(_HEAVY))], capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.strip().splitlines()[-1] == "[]"  # no torch, transformers, ray, pandas, ... imported
+    assert "usage: autodistiller search" in run.stdout and "the following arguments are required: --task" in run.stderr
+

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from autodistiller._defaults import TEACHER_TRAINING
 from autodistiller.config import TrainingConfig
 from autodistiller.errors import AutoDistillerError, ConfigError
 from autodistiller.models._backbone import (
@@ -22,8 +23,6 @@ from autodistiller.tasks import Task
 __all__ = ["Teacher", "TEACHER_TRAINING", "TEACHER_META", "TeacherIntegrityError", "load_teacher", "save_teacher",
            "teacher_key", "load_classifier", "weights_sha256"]
 
-#: default fine-tuning of the teacher (3 epochs, best dev epoch kept)
-TEACHER_TRAINING = TrainingConfig(epochs=3, batch_size=32, learning_rate=5e-5, max_length=128, seed=42)
 #: the file that makes a directory a complete teacher (written last)
 TEACHER_META = "teacher.json"
 #: the weight files of a saved model, whose sha256 ``teacher.json`` records
