@@ -35,6 +35,7 @@ from autodistiller.models import (
     count_parameters,
     measure_latencies_ms,
     measure_latency_ms,
+    name_labels,
 )
 from autodistiller.tasks import EncodedSplit, Task, encode_rows, encode_splits
 
@@ -101,6 +102,7 @@ def distill_once(
     seed_everything(training.seed)
     inputs = RunInputs.prepare(plan, task, teacher, cache_dir=cache_dir, source=source)
     student, info = build_student(plan.config.student, inputs.source, source_name=inputs.source_name)
+    name_labels(student, task)  # the card's class names, whatever the source model called them
     stage = build_intermediate(plan.config.intermediate, student, teacher.model) if teacher is not None else None
     shared_tokens = inputs.check_tokens(plan, stage)
     targets = TeacherTargets(plan, inputs, teacher, stage, shared_tokens=shared_tokens, use_cache=teacher_cache,

@@ -21,7 +21,7 @@ from autodistiller.models._backbone import (
 from autodistiller.tasks import Task
 
 __all__ = ["Teacher", "TEACHER_TRAINING", "TEACHER_META", "TeacherIntegrityError", "load_teacher", "save_teacher",
-           "teacher_key", "load_classifier", "weights_sha256"]
+           "teacher_key", "load_classifier", "name_labels", "weights_sha256"]
 
 #: the file that makes a directory a complete teacher (written last)
 TEACHER_META = "teacher.json"
@@ -101,11 +101,27 @@ def load_classifier(path: str, task: Task) -> Any:
     kwargs: dict[str, Any] = {
         "num_labels": card.num_classes,
         "problem_type": "regression" if card.is_regression else "single_label_classification",
+        **_label_names(task),
     }
-    if card.label_names and not card.is_regression:
-        kwargs["id2label"] = dict(enumerate(card.label_names))
-        kwargs["label2id"] = {name: i for i, name in enumerate(card.label_names)}
     return AutoModelForSequenceClassification.from_pretrained(path, **kwargs)
+
+
+def _label_names(task: Task) -> dict[str, Any]:
+    card = task.card
+    if not card.label_names or card.is_regression or len(card.label_names) != card.num_classes:
+        return {}
+    return {"id2label": dict(enumerate(card.label_names)),
+            "label2id": {name: i for i, name in enumerate(card.label_names)}}
+
+
+def name_labels(model: Any, task: Task) -> Any:
+    """Give ``model``'s config the task card's class names (``id2label`` / ``label2id``), whatever the model
+    it was built from called them (a teacher saved elsewhere may say LABEL_0, LABEL_1): a saved student then
+    predicts names, not indices. Returns ``model``."""
+    names = _label_names(task)
+    if names and int(getattr(model.config, "num_labels", 0)) == task.card.num_classes:
+        model.config.id2label, model.config.label2id = names["id2label"], names["label2id"]
+    return model
 
 
 def teacher_key(backbone_identity: str, task_fingerprint: str, training: TrainingConfig) -> str:
