@@ -24,7 +24,7 @@ from autodistiller.models import (
 )
 from autodistiller.tasks import EncodedSplit, Task, encode_splits, subset_indices
 
-__all__ = ["RunInputs", "TeacherTargets", "SOURCE_INDEX", "same_tokens", "teacher_outputs"]
+__all__ = ["RunInputs", "TeacherTargets", "SOURCE_INDEX", "same_tokens", "teacher_outputs", "truncation_note"]
 
 #: row of each example in the cached training rows (stays on the host: no device sync to read it)
 SOURCE_INDEX = HOST_PREFIX + "source_index"
@@ -47,6 +47,15 @@ def _tokenizer(name: str, cache_dir: Any) -> tuple[Any, str]:
 
     path = resolve_model_path(name, cache_dir)
     return AutoTokenizer.from_pretrained(path), path
+
+
+def truncation_note(split: EncodedSplit, max_length: int) -> str:
+    """``"; 12 of them (0.6%) longer than max_length=64 tokens and cut"``, or "" when none was cut (or it is
+    not known): the share a user should hear about before trusting a score."""
+    cut = split.truncated_count
+    if not cut:
+        return ""
+    return f"; {cut} of them ({cut / len(split):.1%}) longer than max_length={max_length} tokens and cut"
 
 
 def same_tokens(a: EncodedSplit, b: EncodedSplit) -> bool:

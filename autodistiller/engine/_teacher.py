@@ -12,6 +12,7 @@ from autodistiller._paths import cache_root
 from autodistiller.config import TrainingConfig
 from autodistiller.engine._callbacks import PrintProgress
 from autodistiller.engine._device import seed_everything, select_device
+from autodistiller.engine._inputs import truncation_note
 from autodistiller.engine._loop import evaluate, train_model
 from autodistiller.engine._vocabulary import reachable_tokens
 from autodistiller.models import (
@@ -73,7 +74,7 @@ def fine_tune_teacher(
         splits["train"] = splits["train"].subset(keep)
     is_regression = task.is_regression
     log(f"teacher: fine-tuning {backbone} on {task.name} ({len(splits['train'])} examples, "
-        f"{training.epochs} epochs) on {device}")
+        f"{training.epochs} epochs) on {device}{truncation_note(splits['train'], training.max_length)}")
 
     def loss_fn(model: Any, batch: dict[str, torch.Tensor], step: Any) -> torch.Tensor:
         logits = model(**model_inputs(batch)).logits
