@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -10,7 +11,7 @@ import torch
 
 from autodistiller._paths import cache_root
 from autodistiller.config import TrainingConfig
-from autodistiller.engine._callbacks import PrintProgress
+from autodistiller.engine._callbacks import PrintProgress, TrainingProgress
 from autodistiller.engine._device import seed_everything, select_device
 from autodistiller.engine._inputs import truncation_note
 from autodistiller.engine._loop import evaluate, train_model
@@ -80,9 +81,11 @@ def fine_tune_teacher(
         logits = model(**model_inputs(batch)).logits
         return hard_label_loss(logits, batch["labels"], is_regression=is_regression)
 
+    # a bar (steps, loss, ETA) when the lines go to a terminal; else a line every 30 s between the epoch lines
+    progress = TrainingProgress("teacher: ", log, bar=log is print and sys.stderr.isatty())
     outcome = train_model(model, splits["train"], splits["validation"], loss_fn, training,
                           task_type=task.card.task_type, metric=task.card.metric, device=device,
-                          callbacks=[PrintProgress("teacher: ", log)],
+                          callbacks=[PrintProgress("teacher: ", progress.write)], progress=progress,
                           reachable_tokens=reachable_tokens(splits["train"].input_ids, splits["train"].pad_token_id))
     test = evaluate(model, splits["test"], task.card.task_type, device, training.precision)
     metrics = {
