@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import yaml
@@ -14,7 +14,7 @@ from autodistiller import _jobs_cli
 from autodistiller.analysis import commands as analysis_cli
 from autodistiller.errors import AutoDistillerError, ConfigError
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "active_pipeline"]
 
 
 def _add_cache(parser: argparse.ArgumentParser) -> None:
@@ -187,6 +187,20 @@ def resume_command(experiment_path: str, argv: Sequence[str] | None = None) -> s
     return shlex.join(["autodistiller", *args])
 
 
+def active_pipeline(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The pipeline a trial row ran: its pipeline columns that apply (inactive ones are null in a row), as
+    plain Python values, in config order."""
+    from autodistiller.config import PipelineConfig
+
+    out = {}
+    for key in PipelineConfig().to_flat():
+        value = row.get(key)
+        value = value.item() if hasattr(value, "item") else value  # numpy scalars from pandas
+        if value is not None and value == value:  # NaN: not applicable
+            out[key] = value
+    return out
+
+
 def parse_overrides(pairs: Sequence[str]) -> dict[str, Any]:
     """``["loss.kind=mse", "training.epochs=2"]`` -> typed flat dict (values read as YAML scalars)."""
     out: dict[str, Any] = {}
@@ -288,7 +302,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
         _print_table(_top(frame, 5), "table")
         print(f"\nbest pipeline ({outcome.best_row['metric']} dev {outcome.best_row['student_dev_score']:.4f}, "
               f"teacher {outcome.best_row['teacher_dev_score']:.4f}):")
-        print(outcome.best_config.to_yaml())
+        print(yaml.safe_dump(active_pipeline(outcome.best_row), sort_keys=False).rstrip())
         print(f"saved to {outcome.best_dir} (pipeline.yaml, result.json, student/)")
     if outcome.unwritten_rows:
         print(f"\nerror: {len(outcome.unwritten_rows)} trial row(s) could not be written to {outcome.meta_dataset} "

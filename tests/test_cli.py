@@ -119,3 +119,14 @@ def test_help_and_argument_errors_print_without_the_heavy_stacks():
     assert run.stdout.strip().splitlines()[-1] == "[]"  # no torch, transformers, ray, pandas, ... imported
     assert "usage: autodistiller search" in run.stdout and "the following arguments are required: --task" in run.stderr
 
+
+def test_the_best_pipeline_is_printed_with_its_active_parameters_only():
+    import math
+
+    from autodistiller.cli import active_pipeline
+
+    row = {**PipelineConfig().replace(**{"loss.kind": "mse"}).to_flat(), "loss.temperature": math.nan,
+           "augment.eda_sr": None, "student_dev_score": 0.8}
+    active = active_pipeline(row)
+    assert active["loss.kind"] == "mse" and "loss.temperature" not in active and "augment.eda_sr" not in active
+    assert "student_dev_score" not in active and list(active)[:1] == [next(iter(PipelineConfig().to_flat()))]

@@ -234,7 +234,9 @@ def search(
     recommender's picks): each is completed with the config defaults of the space parameters it leaves out, so a
     point is the same pipeline on every task. ``max_failures``: retries of a trial whose run failed (a lost node;
     default 0 on an embedded Ray, 2 on a cluster); a retried trial still gets one row. ``callbacks`` are extra
-    Ray Tune callbacks. Returns a :class:`SearchOutcome` (iterable as ``(result_grid, trials_frame)``).
+    Ray Tune callbacks. ``verbose``: 0 silent, 1 the live table (each trial's sampled parameters and dev score,
+    the best so far), 2 and 3 Ray Tune's own output too. Returns a :class:`SearchOutcome` (iterable as
+    ``(result_grid, trials_frame)``).
     """
     from ray import tune
 
@@ -263,6 +265,7 @@ def search(
     init_ray(address, log)
     from autodistiller.searcher._interrupt import InterruptWatch, LiveSearch, SearchInterrupted, running
     from autodistiller.searcher._logger import MetaDatasetLogger
+    from autodistiller.searcher._progress import SearchProgress
     from autodistiller.searcher._trainable import describe_trial, run_trial
 
     trainable = tune.with_resources(
@@ -279,11 +282,14 @@ def search(
         tuner = tune.Tuner.restore(experiment.path, trainable=trainable, resume_unfinished=True,
                                    resume_errored=False, restart_errored=False)
     else:
-        tuner = _new_tuner(trainable, space, experiment, [InterruptWatch(experiment.name), logger, *callbacks],
+        progress = [SearchProgress([p.key for p in space.parameters if p.kind != "fixed"])] if verbose >= 1 else []
+        tuner = _new_tuner(trainable, space, experiment, [InterruptWatch(experiment.name), logger, *progress,
+                                                          *callbacks],
                            trials=trials, time_budget_s=budget_s, max_concurrent=max_concurrent,
                            max_failures=max_failures, seed=seed,
                            scheduler=scheduler, sampler=sampler, grace_period=grace_period,
-                           reduction_factor=reduction_factor, points_to_evaluate=points_to_evaluate, verbose=verbose)
+                           reduction_factor=reduction_factor, points_to_evaluate=points_to_evaluate,
+                           verbose=max(0, verbose - 1))  # Ray's own table at verbose >= 2: ours replaces it
     live = LiveSearch(describe=lambda config: describe_trial(config, space, task_obj, teacher))
     with running(experiment.name, live):
         grid = tuner.fit()

@@ -177,5 +177,16 @@ def test_a_row_the_meta_dataset_refuses_is_kept_and_reported(tmp_path, tiny_dir,
     kept = tmp_path / "runs" / "exp" / "unwritten_rows" / f"task={tiny_task.name}" / f"exp__{failing[0]}.parquet"
     assert f"error: 1 trial row(s) could not be written to {rows} and were kept in:\n  {kept}" in err
     assert "2 trials logged" in out and "best pipeline" in out  # the kept row counts, the search finished
+    # the live table: sampled parameters per trial, dev scores, the best so far (Ray's own table: names, states)
+    assert "best so far: dev_score " in out and "loss.kind" in out
+    table = out[out.index("best so far: dev_score"):].splitlines()
+    header = table[2].split()
+    assert header[:6] == ["trial", "state", "epoch", "dev", "best", "dev"] and "loss.kind" in header
+    assert table[3].split()[header.index("loss.kind") - 1] in ("kl", "mse")  # "best dev" is one column
+    # the best pipeline as the parameters that applied: mse reads no temperature, kl does
+    best = out[out.index("best pipeline"):].splitlines()
+    printed = dict(line.split(": ", 1) for line in best[1:] if ": " in line and not line.startswith("saved to"))
+    assert printed["student.layers"] == "1" and printed["loss.kind"] in ("kl", "mse")
+    assert ("loss.temperature" in printed) == (printed["loss.kind"] == "kl") and "augment.eda_sr" not in printed
     assert md.load(rows)["trial_id"].tolist() != [failing[0]] and len(md.load(rows)) == 1
     assert md.load(kept.parents[1])["trial_id"].tolist() == failing
