@@ -81,6 +81,10 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def _wait(seconds: float) -> None:  # the retries' backoff (tests replace it, not the process-wide time.sleep)
+    time.sleep(seconds)
+
+
 class MetaDatasetLogger(Callback):
     """Writes the row of each trial as it completes, stops early or fails (on the driver, so a trial killed
     by its scheduler, a lost worker or an out-of-memory still gets its row).
@@ -122,7 +126,7 @@ class MetaDatasetLogger(Callback):
         failure: Exception | None = None
         for attempt in range(max(1, self.write_attempts)):
             if attempt:
-                time.sleep(self.retry_backoff_s * 2 ** (attempt - 1))
+                _wait(self.retry_backoff_s * 2 ** (attempt - 1))
             try:
                 return write_row(self.root, self.task_name, row)
             except MetaDatasetError:  # the row itself does not fit the schema: no retry can help

@@ -27,7 +27,7 @@ def flaky(monkeypatch):
         return real(root, task, row)
 
     monkeypatch.setattr(_logger, "write_row", write_row)
-    monkeypatch.setattr(_logger.time, "sleep", waits.append)
+    monkeypatch.setattr(_logger, "_wait", waits.append)
     return fails, waits
 
 
