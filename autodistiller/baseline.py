@@ -17,7 +17,7 @@ The recipe (fixed, so that every consumer sees the same number):
   random_state=seed)``, one-vs-rest; as accurate as lbfgs on the suite and 10-40x faster on its large tasks)
   for classification, ``Ridge(alpha=1)`` for regression tasks. Deterministic for a given seed;
 - ``max_train_examples > 0`` fits on the same seeded, stratified subset a student with
-  ``training.max_train_examples`` and ``training.seed = seed`` sees (``autodistiller.engine.subset_indices``).
+  ``training.max_train_examples`` and ``training.seed = seed`` sees (``autodistiller.tasks.subset_indices``).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ import numpy as np
 
 from autodistiller.errors import ConfigError, TaskError
 
-__all__ = ["BASELINE_NAME", "BaselineResult", "cached_tfidf_baseline", "tfidf_baseline"]
+__all__ = ["BASELINE_NAME", "BaselineResult", "baseline_note", "cached_tfidf_baseline", "tfidf_baseline"]
 
 #: bump when the recipe changes: cached results of another recipe are then ignored
 RECIPE_VERSION = 1
@@ -149,7 +149,7 @@ def tfidf_baseline(task: Any, *, seed: int = 0, max_train_examples: int = 0) -> 
         raise ConfigError(f"max_train_examples={max_train_examples} must be >= 0 (0: the whole training split).")
     from sklearn.exceptions import ConvergenceWarning
 
-    from autodistiller.engine import subset_indices
+    from autodistiller.tasks import subset_indices
 
     card = task.card
     texts = _texts(task, "train")
@@ -175,6 +175,24 @@ def tfidf_baseline(task: Any, *, seed: int = 0, max_train_examples: int = 0) -> 
         train_examples=len(texts),
         seed=seed,
     )
+
+
+def baseline_note(baseline: BaselineResult, *, teacher_dev_score: float | None = None,
+                  student_dev_score: float | None = None) -> str | None:
+    """One plain sentence when the baseline beats the teacher on dev (or, failing that, matches the student);
+    else None."""
+    model = "ridge regression" if baseline.model == "tfidf+ridge" else "logistic regression"
+    score = baseline.dev_score
+    if not np.isfinite(score):
+        return None
+    if teacher_dev_score is not None and np.isfinite(teacher_dev_score) and score > teacher_dev_score:
+        return (f"a TF-IDF + {model} reaches {score:.4f} on dev, above the teacher's {teacher_dev_score:.4f}: "
+                "distillation may not be worth it here.")
+    if student_dev_score is not None and np.isfinite(student_dev_score) and score >= student_dev_score:
+        return (f"a TF-IDF + {model} reaches {score:.4f} on dev, at least the student's {student_dev_score:.4f}, "
+                f"at {baseline.latency_ms:.2f} ms/example and {baseline.size_bytes / 1e6:.1f} MB: weigh it against "
+                "the student.")
+    return None
 
 
 def cached_tfidf_baseline(task: Any, *, seed: int = 0, max_train_examples: int = 0,

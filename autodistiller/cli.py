@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from autodistiller import _jobs_cli
+from autodistiller import _recommend_cli as recommend_cli
 from autodistiller.analysis import commands as analysis_cli
 from autodistiller.errors import AutoDistillerError, ConfigError
 
@@ -39,6 +40,12 @@ def _add_task(parser: argparse.ArgumentParser) -> None:
                        help="single text, text pair, or regression on a number (default: pair when "
                             "--text-pair-column is given, else single)")
     group.add_argument("--metric", default=None, help="primary metric (accuracy, macro_f1, f1, mcc, pearson, ...)")
+    group.add_argument("--group-column", default=None, metavar="COL",
+                       help="split a single file so that rows with one value of COL (a sentence with many "
+                            "candidates, an author) stay in one split")
+    group.add_argument("--label-names", default=None, metavar="A,B,C",
+                       help="names of integer-coded labels (label k gets the k-th name), or the order of string "
+                            "labels; default: label_names of a card file beside the data (<file>.card.json)")
 
 
 def _add_teacher(parser: argparse.ArgumentParser) -> None:
@@ -114,10 +121,16 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--sampler", choices=("tpe", "random"), default="tpe",
                         help="Optuna sampler: multivariate TPE (default) or random search")
     search.add_argument("--seed", type=int, default=0, help="seed of the sampler")
+    search.add_argument("--warm-start", type=int, nargs="?", const=3, default=0, metavar="K",
+                        help="run the recommender's top K pipelines for the task first (default K: 3)")
     search.add_argument("--warm-start-from", default=None, metavar="FILE",
                         help="YAML list of pipelines (flat keys) run first, in order, e.g. a shared portfolio; "
                              "space parameters a pipeline leaves out take their defaults")
     search.add_argument("--no-save-students", action="store_true", help="do not keep each trial's student")
+    search.add_argument("--no-shared-teacher-cache", action="store_true",
+                        help="each node builds the teacher outputs its trials need, instead of one node building "
+                             "each entry into <storage>/teacher_outputs for all (the default on a cluster or with "
+                             "a URI --storage)")
     _add_teacher(search)
     _add_cache(search)
     _jobs_cli.add_commands(commands, search)  # submit (search's options, as a Ray job) and jobs
@@ -135,6 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     analysis_cli.add_trials_arguments(trials)  # --query, --group-by, --baseline
     analysis_cli.add_commands(commands)  # report, export-optuna
 
+    recommend_cli.add_command(commands, _add_task, _add_teacher, _add_cache)
+
     options = commands.add_parser("options", help="every pipeline parameter and registered option")
     options.add_argument("--stage", default=None, help="only this stage (student, loss, training)")
     return parser
@@ -144,7 +159,18 @@ def _task_spec(args: argparse.Namespace) -> Any:
     from autodistiller.tasks import TaskSpec
 
     return TaskSpec(source=args.task, text_column=args.text_column, text_pair_column=args.text_pair_column,
-                    label_column=args.label_column, task_type=args.task_type, metric=args.metric)
+                    label_column=args.label_column, task_type=args.task_type, metric=args.metric,
+                    group_column=args.group_column, label_names=args.label_names)
+
+
+def _load_task(args: argparse.Namespace) -> Any:
+    """The task, with its split's method and seed and any notes about the data in the log."""
+    task = _task_spec(args).load(args.cache_dir)
+    if task.split is not None:
+        print(f"task {task.name}: split: {task.split.description}")
+    for note in task.notes:
+        print(f"task {task.name}: note: {note}")
+    return task
 
 
 def _teacher_training(args: argparse.Namespace) -> Any:
@@ -232,7 +258,7 @@ def _cmd_tasks(args: argparse.Namespace) -> int:
 
 
 def _cmd_teacher(args: argparse.Namespace) -> int:
-    task = _task_spec(args).load(args.cache_dir)
+    task = _load_task(args)
     teacher = _teacher(args, task)
     m = teacher.metrics
     print(f"teacher {teacher.backbone} on {task.name}: dev {m['metric']} {m['dev_score']:.4f}, "
@@ -248,16 +274,19 @@ def _cmd_distill(args: argparse.Namespace) -> int:
     config = PipelineConfig.from_yaml(args.pipeline) if args.pipeline else PipelineConfig()
     if args.overrides:
         config = config.replace(**parse_overrides(args.overrides))
-    task = _task_spec(args).load(args.cache_dir)
+    task = _load_task(args)
+    from autodistiller.baseline import cached_tfidf_baseline
     from autodistiller.registries import PROCEDURES
 
     # the teacher-free procedures never load (or fine-tune) a teacher
     teacher = _teacher(args, task) if PROCEDURES.get(config.procedure.kind).needs_teacher else None
     result = distill(config, task, teacher, callbacks=[PrintProgress("student: ")], device=args.device,
                      cache_dir=args.cache_dir)
+    result.baseline = cached_tfidf_baseline(task, cache_dir=args.cache_dir)  # the same split, seconds (cached)
     print(result.summary())
     if args.output:
-        print(f"saved student, pipeline.yaml and result.json to {result.save(args.output)}")
+        saved = result.save(args.output)
+        print(f"saved student, pipeline.yaml, result.json{' and split.json' if result.split else ''} to {saved}")
     return 0
 
 
@@ -286,7 +315,9 @@ def _cmd_search(args: argparse.Namespace) -> int:
             max_failures=args.max_failures, seed=args.seed,
             scheduler=args.scheduler, sampler=args.sampler, teacher=teacher, backbone=args.backbone,
             meta_dataset_path=args.meta_dataset, cache_dir=args.cache_dir,
-            save_students=not args.no_save_students, points_to_evaluate=points, **kwargs,
+            save_students=not args.no_save_students, points_to_evaluate=points, warm_start=args.warm_start,
+            shared_teacher_cache=False if args.no_shared_teacher_cache else None,
+            **kwargs,
         )
     except SearchInterrupted as stopped:
         frame = stopped.outcome.trials if stopped.outcome is not None else None
@@ -300,6 +331,8 @@ def _cmd_search(args: argparse.Namespace) -> int:
     print(f"\n{len(frame)} trials logged to {outcome.meta_dataset} ({counts})")
     if outcome.best_row is not None:
         _print_table(_top(frame, 5), "table")
+    print(outcome.summary())
+    if outcome.best_row is not None:
         print(f"\nbest pipeline ({outcome.best_row['metric']} dev {outcome.best_row['student_dev_score']:.4f}, "
               f"teacher {outcome.best_row['teacher_dev_score']:.4f}):")
         print(yaml.safe_dump(active_pipeline(outcome.best_row), sort_keys=False).rstrip())
@@ -363,12 +396,17 @@ def _cmd_trials(args: argparse.Namespace) -> int:
 
         with warnings.catch_warnings():  # listed below, without a Python warning's file and line
             warnings.simplefilter("ignore", UserWarning)
-            loaded = meta_dataset.load(root, filters=filters or None, on_bad_files="skip")
-        for path in loaded.attrs["skipped_files"]:
+            frame = meta_dataset.load(root, filters=filters or None, on_bad_files="skip")
+        for path in frame.attrs["skipped_files"]:
             print(f"skipped unreadable file {path}", file=sys.stderr)
     else:
-        loaded = meta_dataset.load(root, filters=filters or None)
-    frame = analysis_cli.query_trials(loaded, args.query)
+        frame = meta_dataset.load(root, filters=filters or None)
+    if filters and frame.empty:
+        tasks = sorted(set(meta_dataset.load(root, columns=["task"], on_bad_files="skip" if args.skip_bad_files
+                                             else "raise")["task"].dropna()))
+        asked = " ".join(f"--{'experiment' if k == 'experiment_id' else k} {v}" for k, v in filters.items())
+        raise ConfigError(f"no trials match {asked} in {root}; its tasks are: {', '.join(tasks) or 'none'}.")
+    frame = analysis_cli.query_trials(frame, args.query)
     columns = [c.strip() for c in args.columns.split(",")] if args.columns else None
     print(f"{len(frame)} trials in {root}", file=sys.stderr)
     if args.group_by:
@@ -381,6 +419,11 @@ def _cmd_trials(args: argparse.Namespace) -> int:
         print()
         _print_table(table, args.format, list(table.columns))
     return 0
+
+
+def _cmd_recommend(args: argparse.Namespace) -> int:
+    task = _task_spec(args).load(args.cache_dir)
+    return recommend_cli.cmd_recommend(args, task, _teacher(args, task))
 
 
 def _cmd_options(args: argparse.Namespace) -> int:
@@ -418,6 +461,7 @@ _COMMANDS = {
     "options": _cmd_options,
     "search": _cmd_search,
     "trials": _cmd_trials,
+    "recommend": _cmd_recommend,
     **analysis_cli.COMMANDS,
     "submit": _jobs_cli.cmd_submit,
     "jobs": _jobs_cli.cmd_jobs,

@@ -132,8 +132,9 @@ def test_the_checker_sees_function_level_imports_and_cycles(tmp_path):
     assert _cycles({"a": {"b"}, "b": {"a"}, "c": {"a"}}) == [["a", "b"]]
 
 
-#: calls that check by themselves: pytest's context managers and the ``assert_*`` / ``check_*`` helpers
-_CHECKING_CALLS = ("raises", "warns", "fail")
+#: calls that check by themselves: pytest's context managers, scikit-learn's ``check(estimator)`` (from
+#: ``parametrize_with_checks``) and the ``assert_*`` / ``check_estimator`` helpers
+_CHECKING_CALLS = ("raises", "warns", "fail", "check")
 _CHECKING_PREFIXES = ("assert", "_assert", "check_estimator")
 
 

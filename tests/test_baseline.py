@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from autodistiller import ConfigError, TaskSpec
-from autodistiller.baseline import BaselineResult, cached_tfidf_baseline, tfidf_baseline
+from autodistiller.baseline import BaselineResult, baseline_note, cached_tfidf_baseline, tfidf_baseline
 
 FILLER = ["the", "movie", "plot", "was", "really", "quite", "a", "story", "and", "acting"]
 
@@ -122,3 +122,15 @@ def test_size_is_the_pickled_pipeline(tmp_path, monkeypatch):
     result = tfidf_baseline(task)
     assert captured["type"] == "Pipeline" and result.size_bytes == captured["size"]
     assert math.isfinite(result.latency_ms)
+
+
+def test_the_note_says_when_the_baseline_beats_the_teacher(tmp_path):
+    task = _task(tmp_path / "kw", {"train": _rows(60), "validation": _rows(10, offset=3), "test": _rows(8)})
+    baseline = tfidf_baseline(task)  # dev accuracy 1.0
+    note = baseline_note(baseline, teacher_dev_score=0.9, student_dev_score=0.8)
+    assert note == ("a TF-IDF + logistic regression reaches 1.0000 on dev, above the teacher's 0.9000: distillation "
+                    "may not be worth it here.")
+    assert "at least the student's 0.9000" in baseline_note(baseline, teacher_dev_score=1.0, student_dev_score=0.9)
+    assert baseline_note(baseline, teacher_dev_score=1.0, student_dev_score=1.0) is not None  # a tie still costs
+    worse = BaselineResult(**{**baseline.to_dict(), "dev_score": 0.5})
+    assert baseline_note(worse, teacher_dev_score=0.9, student_dev_score=0.8) is None

@@ -130,3 +130,60 @@ def test_the_best_pipeline_is_printed_with_its_active_parameters_only():
     active = active_pipeline(row)
     assert active["loss.kind"] == "mse" and "loss.temperature" not in active and "augment.eda_sr" not in active
     assert "student_dev_score" not in active and list(active)[:1] == [next(iter(PipelineConfig().to_flat()))]
+
+
+def test_trials_of_a_task_without_rows_say_so(capsys, tmp_path):
+    now = dt.datetime.now(dt.timezone.utc)
+    md.write_row(tmp_path, "trec6", {"experiment_id": "e", "trial_id": "t0", "status": "completed", "ended_at": now,
+                                     "student_dev_score": 0.5})
+    assert main(["trials", "--meta-dataset", str(tmp_path), "--task", "sst2"]) == 2
+    captured = capsys.readouterr()
+    assert "no trials match --task sst2" in captured.err and "its tasks are: trec6" in captured.err
+    assert "Empty DataFrame" not in captured.out
+    assert main(["trials", "--meta-dataset", str(tmp_path), "--task", "trec6", "--status", "failed"]) == 2
+
+
+_FILLER = ["the", "movie", "plot", "was", "really", "quite", "a", "story", "and", "acting", "music", "film"]
+
+
+def test_distill_on_a_pair_file_whose_pair_column_is_forgotten(capsys, tmp_path):
+    """A question-answer file read without its pair column: every example reads the same question. The log
+    names the unused column and its flag, teacher and student sit at the majority class and the summary says
+    so, the TF-IDF baseline is printed beside them; the output folder holds split.json, and the saved student
+    names its integer-coded classes."""
+    import json
+    import random
+
+    from transformers import AutoConfig
+
+    from autodistiller.testing import tiny_bert
+
+    rng = random.Random(0)
+    rows = []
+    for i in range(80):
+        label = int(i % 4 == 0)  # 25% yes
+        words = rng.sample(_FILLER, 4) + [rng.choice(["good", "great", "superb"] if label else ["bad", "awful"])]
+        rows.append({"question": "was the movie good", "answer": " ".join(words), "label": label})
+    import pandas as pd
+
+    pd.DataFrame(rows).to_csv(tmp_path / "qa.csv", index=False)
+    backbone = tiny_bert(tmp_path / "backbone")
+    out = tmp_path / "out"
+    code = main(["distill", "--task", str(tmp_path / "qa.csv"), "--text-column", "question", "--label-names",
+                 "no,yes", "--backbone", str(backbone), "--teacher-epochs", "2", "--teacher-learning-rate", "1e-3",
+                 "--teacher-batch-size", "8", "--teacher-max-length", "32", "--set", "training.epochs=1",
+                 "--set", "training.batch_size=8", "--set", "training.max_length=32", "--set", "student.layers=1",
+                 "--cache-dir", str(tmp_path / "cache"), "--output", str(out)])
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert "split: 80/10/10 train/validation/test, stratified by label, seed 13, of qa.csv" in printed
+    assert "note: qa.csv has text columns this task does not read: 'answer' (median 5 words)" in printed
+    assert "--text-pair-column COL" in printed
+    assert "both sit at the majority-class dev accuracy" in printed
+    assert "TF-IDF baseline: " in printed and "ms/example (tfidf+logreg" in printed
+    split = json.loads((out / "split.json").read_text())
+    assert split["method"] == "stratified" and split["seed"] == 13
+    assert sum(entry["rows"] for entry in split["splits"].values()) == 80
+    assert AutoConfig.from_pretrained(out / "student").id2label == {0: "no", 1: "yes"}
+    result = json.loads((out / "result.json").read_text())
+    assert any("majority-class" in note for note in result["notes"]) and result["baseline"]["model"] == "tfidf+logreg"

@@ -15,6 +15,7 @@ from autodistiller.engine._loop import TrainOutcome, evaluate, predict_logits, t
 from autodistiller.engine._plan import Plan
 from autodistiller.engine._result import DistillResult
 from autodistiller.engine._run import distill, distill_once
+from autodistiller.engine._shared_cache import SharedTeacherCache, TeacherCacheCoordinator
 from autodistiller.engine._teacher import fine_tune_teacher
 from autodistiller.tasks import EncodedSplit, encode_rows, encode_splits, subset_indices
 
@@ -25,9 +26,11 @@ __all__ = [
     "EpochReport",
     "Plan",
     "PrintProgress",
+    "SharedTeacherCache",
     "StepProgress",
     "TrainingProgress",
     "SoftTargets",
+    "TeacherCacheCoordinator",
     "TrainOutcome",
     "autocast_dtype",
     "distill",

@@ -91,6 +91,9 @@ class EpochData:
         extra = self.policy.epoch_rows(epoch, self.student)
         if extra is not None:
             labels = extra.labels.astype(self.train.labels.dtype)
-            extra = EncodedSplit(extra.input_ids, labels, extra.pad_token_id, extra.token_type_ids, extra.extras)
+            # the policy's teacher logits are redundant where the teacher runs online (an intermediate stage
+            # scores every batch itself): keep the extras the training rows carry
+            kept = {k: v for k, v in extra.extras.items() if k in self.train.extras}
+            extra = EncodedSplit(extra.input_ids, labels, extra.pad_token_id, extra.token_type_ids, kept)
             parts.append(self._prepare(extra, -1 - np.arange(len(extra))))  # each its own group
         return EncodedSplit.concat(parts)

@@ -12,6 +12,7 @@ import torch
 
 from autodistiller.engine._loop import HOST_PREFIX, predict_logits
 from autodistiller.engine._plan import Plan
+from autodistiller.engine._shared_cache import SharedTeacherCache
 from autodistiller.engine._teacher_cache import TeacherOutputCache, teacher_output_cache
 from autodistiller.errors import ConfigError
 from autodistiller.intermediate import Representations, attention_scores, representations
@@ -139,10 +140,11 @@ class TeacherTargets:
     """
 
     def __init__(self, plan: Plan, inputs: RunInputs, teacher: Teacher | None, stage: Any, *, shared_tokens: bool,
-                 use_cache: bool, device: torch.device, cache_dir: Any, log: Callable[[str], None]) -> None:
+                 use_cache: bool, device: torch.device, cache_dir: Any, log: Callable[[str], None],
+                 shared_cache: SharedTeacherCache | None = None) -> None:
         self.teacher, self.stage, self.inputs = teacher, stage, inputs
         self.shared_tokens, self.use_cache = shared_tokens, use_cache
-        self.device, self.cache_dir, self.log = device, cache_dir, log
+        self.device, self.cache_dir, self.log, self.shared_cache = device, cache_dir, log, shared_cache
         self.precision = plan.config.training.precision
         adds_rows = plan.config.augment.augments_inputs or plan.policy.adds_rows
         self.cache: TeacherOutputCache | None = None
@@ -151,7 +153,8 @@ class TeacherTargets:
             self.cache = teacher_output_cache(
                 teacher.model, inputs.teacher_train, teacher_key=teacher.cache_key, hidden=stage is not None,
                 attentions=stage is not None and stage.needs_attentions, cache_dir=cache_dir, device=device,
-                precision=self.precision, log=log, attention_context=lambda: attention_scores(teacher.model))
+                precision=self.precision, log=log, attention_context=lambda: attention_scores(teacher.model),
+                shared=shared_cache)
 
     @property
     def online(self) -> bool:
@@ -164,7 +167,7 @@ class TeacherTargets:
         if self.use_cache:
             entry = teacher_output_cache(self.teacher.model, split, teacher_key=self.teacher.cache_key,
                                          cache_dir=self.cache_dir, device=self.device, precision=self.precision,
-                                         log=self.log)
+                                         log=self.log, shared=self.shared_cache)
             assert entry is not None  # logits alone always fit
             return np.asarray(entry.batch_logits(np.arange(len(split))), dtype=np.float32)
         placed = next(self.teacher.model.parameters()).device

@@ -50,6 +50,12 @@ class DistillResult:
     history: list[dict[str, Any]] = field(default_factory=list)
     model: Any = field(default=None, repr=False)
     tokenizer: Any = field(default=None, repr=False)
+    #: warnings about the data and the scores (text columns the task does not read, scores at the majority class)
+    notes: list[str] = field(default_factory=list)
+    #: the TF-IDF baseline (``autodistiller.baseline.BaselineResult``) shown beside the teacher and the student
+    baseline: Any = None
+    #: the task's :class:`~autodistiller.tasks.TaskSplit`: :meth:`save` writes it as ``split.json``
+    split: Any = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.procedure_metrics) - set(TrialMetrics.names()))
@@ -106,7 +112,21 @@ class DistillResult:
         """The pipeline that ran (null where inactive) and the metrics: this run's columns of a trial row."""
         return {**self.plan.to_flat(), **self.metrics(), "pipeline_resolved": True}
 
+    def all_notes(self) -> list[str]:
+        """:attr:`notes`, and what the baseline says about the teacher and the student."""
+        from autodistiller.baseline import baseline_note
+
+        note = baseline_note(self.baseline, teacher_dev_score=_finite(self.teacher_dev_score),
+                             student_dev_score=self.dev_score) if self.baseline is not None else None
+        return [*self.notes, *([note] if note else [])]
+
     def to_dict(self) -> dict[str, Any]:
+        extra: dict[str, Any] = {"notes": self.all_notes()}
+        if self.baseline is not None:
+            extra["baseline"] = self.baseline.to_dict()
+        if self.split is not None:
+            extra["split"] = {"method": self.split.method, "seed": self.split.seed,
+                              "description": self.split.description}
         return {
             "task": self.task_name,
             "task_family": self.task_family,
@@ -118,6 +138,7 @@ class DistillResult:
                         "initialised_from": list(self.student_info.initialised_from),
                         "source": self.student_info.source},
             "history": self.history,
+            **extra,
         }
 
     def summary(self) -> str:
@@ -127,20 +148,26 @@ class DistillResult:
         extra = "".join(f"; {k} {v:.4f}" for k, v in self.procedure_metrics.items() if isinstance(v, float))
         trained = (f"trained {self.train_seconds:.0f}s, {self.epochs_run} epochs (best {self.best_epoch})"
                    f"{extra}\n  pipeline: {self.plan.describe()}")
+        b = self.baseline
+        baseline = "" if b is None else (
+            f"  TF-IDF baseline: {b.dev_score:.4f} / {b.test_score:.4f}  {b.size_bytes / 1e6:.1f} MB  "
+            f"{b.latency_ms:.2f} ms/example ({b.model}, fitted in {b.fit_seconds:.1f}s)\n")
+        notes = "".join(f"\n  note: {note}" for note in self.all_notes())
         if not self.teacher_params:  # a teacher-free procedure
-            return f"task {self.task_name} ({m}, dev / test), no teacher\n{student}  {trained}"
+            return f"task {self.task_name} ({m}, dev / test), no teacher\n{student}{baseline}  {trained}{notes}"
         return (
             f"task {self.task_name} ({m}, dev / test)\n"
             f"  teacher: {self.teacher_dev_score:.4f} / {self.teacher_test_score:.4f}  "
             f"{self.teacher_params / 1e6:.1f}M params  {self.teacher_latency_ms:.2f} ms/example\n"
-            f"{student}"
+            f"{student}{baseline}"
             f"  retained {self.score_retained:.1%} of the teacher's dev score, "
             f"{self.teacher_params / self.student_params:.1f}x smaller, "
-            f"{self.teacher_latency_ms / self.latency_ms:.1f}x faster; {trained}"
+            f"{self.teacher_latency_ms / self.latency_ms:.1f}x faster; {trained}{notes}"
         )
 
     def save(self, directory: str | os.PathLike[str]) -> Path:
-        """Write the student model, its tokenizer, ``pipeline.yaml`` and ``result.json`` to ``directory``."""
+        """Write the student model, its tokenizer, ``pipeline.yaml``, ``result.json`` and (when the task's split
+        is known) ``split.json`` (the source rows of train / validation / test) to ``directory``."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         if self.model is not None:
@@ -149,4 +176,6 @@ class DistillResult:
             self.tokenizer.save_pretrained(directory / "student")
         self.config.to_yaml(directory / "pipeline.yaml")
         (directory / "result.json").write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        if self.split is not None:
+            self.split.save(directory)
         return directory

@@ -26,6 +26,7 @@ from autodistiller.engine._loop import TrainOutcome, evaluate, predict_logits, t
 from autodistiller.engine._objective import DistillationObjective
 from autodistiller.engine._plan import Plan
 from autodistiller.engine._result import DistillResult
+from autodistiller.engine._shared_cache import SharedTeacherCache
 from autodistiller.engine._vocabulary import reachable_tokens
 from autodistiller.errors import ConfigError
 from autodistiller.intermediate import attention_scores, build_intermediate
@@ -37,7 +38,7 @@ from autodistiller.models import (
     measure_latency_ms,
     name_labels,
 )
-from autodistiller.tasks import EncodedSplit, Task, encode_rows, encode_splits
+from autodistiller.tasks import EncodedSplit, Task, encode_rows, encode_splits, majority_note
 
 __all__ = ["distill", "distill_once"]
 
@@ -51,6 +52,7 @@ def distill(
     device: str | torch.device | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
     teacher_cache: bool = True,
+    shared_cache: SharedTeacherCache | None = None,
     log: Callable[[str], None] = print,
 ) -> DistillResult:
     """Train a student for real with the pipeline ``config`` and score it against ``teacher``.
@@ -59,11 +61,12 @@ def distill(
     procedure runs it: ``standard`` is one teacher -> student run; ``takd``, ``born_again``, ``teacher_free``,
     ``self_distill``, ``annealing_mate`` are described in :mod:`autodistiller.procedures`. ``teacher`` may be
     ``None`` for the teacher-free procedures. ``callbacks`` get an :class:`EpochReport` after each epoch of the
-    final student's training.
+    final student's training. ``shared_cache``: on a Ray cluster, where the teacher-output cache entries are
+    shared between nodes (a search sets it; see :class:`SharedTeacherCache`).
     """
     plan = config if isinstance(config, Plan) else Plan.resolve(config, task.card, teacher)
     return plan.procedure.run(plan, task, teacher, callbacks=callbacks, device=device, cache_dir=cache_dir,
-                              teacher_cache=teacher_cache, log=log)
+                              teacher_cache=teacher_cache, shared_cache=shared_cache, log=log)
 
 
 def _check_teacher(teacher: Teacher | None, task: Task, soft_targets: SoftTargets | None) -> None:
@@ -83,6 +86,7 @@ def distill_once(
     device: str | torch.device | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
     teacher_cache: bool = True,
+    shared_cache: SharedTeacherCache | None = None,
     log: Callable[[str], None] = print,
     source: tuple[Any, str] | None = None,
     soft_targets: SoftTargets | None = None,
@@ -106,7 +110,7 @@ def distill_once(
     stage = build_intermediate(plan.config.intermediate, student, teacher.model) if teacher is not None else None
     shared_tokens = inputs.check_tokens(plan, stage)
     targets = TeacherTargets(plan, inputs, teacher, stage, shared_tokens=shared_tokens, use_cache=teacher_cache,
-                             device=device, cache_dir=cache_dir, log=log)
+                             device=device, cache_dir=cache_dir, log=log, shared_cache=shared_cache)
 
     augment_started = time.perf_counter()
     epoch_data, tokens = _training_rows(plan, task, inputs, targets, student, soft_targets, device=device,
@@ -204,6 +208,11 @@ def _score(plan: Plan, task: Task, teacher: Teacher | None, reference: Teacher |
         else:
             latency = measure_latency_ms(student, dev_rows)
             reference_latency = measure_latency_ms(reference.model, reference_rows)
+    if card.label_names and not card.is_regression:  # the saved student names its classes, whatever its source did
+        student.config.id2label = dict(enumerate(card.label_names))
+        student.config.label2id = {name: i for i, name in enumerate(card.label_names)}
+    at_majority = majority_note(task, student_dev_score=outcome.best_dev.get(card.metric),
+                                teacher_dev_score=reference.dev_score if reference is not None else None)
     result = DistillResult(
         plan=plan, task_name=task.name, task_family=card.family, metric=card.metric, dev=outcome.best_dev,
         test=test,
@@ -214,7 +223,8 @@ def _score(plan: Plan, task: Task, teacher: Teacher | None, reference: Teacher |
         latency_ms=latency, teacher_latency_ms=reference_latency, train_seconds=train_seconds,
         epochs_run=outcome.epochs_run, best_epoch=outcome.best_epoch, stopped_by=outcome.stopped_by,
         train_examples=len(inputs.keep), augment_seconds=augment_seconds, student_info=info,
-        history=[r.to_dict() for r in outcome.history], model=student, tokenizer=inputs.student_tokenizer)
+        history=[r.to_dict() for r in outcome.history], model=student, tokenizer=inputs.student_tokenizer,
+        notes=[*task.notes, *([at_majority] if at_majority else [])], split=task.split)
     if not np.isfinite(result.dev_score):
         raise FloatingPointError(f"student dev score is {result.dev_score}.")
     return result

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from collections.abc import Callable
@@ -43,13 +44,27 @@ def fine_tune_teacher(
     *,
     backbone: str = DEFAULT_BACKBONE,
     training: TrainingConfig = TEACHER_TRAINING,
+    epochs: int | None = None,
+    learning_rate: float | None = None,
+    batch_size: int | None = None,
+    max_length: int | None = None,
+    max_train_examples: int | None = None,
+    seed: int | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
     force: bool = False,
     device: str | torch.device | None = None,
     log: Callable[[str], None] = print,
 ) -> Teacher:
-    """Fine-tune ``backbone`` on ``task`` once; later calls with the same inputs load the cached teacher."""
+    """Fine-tune ``backbone`` on ``task`` once; later calls with the same inputs load the cached teacher.
+
+    ``epochs``, ``learning_rate``, ``batch_size``, ``max_length``, ``max_train_examples`` and ``seed`` (as the
+    ``--teacher-*`` flags) replace those fields of ``training``; each is checked as the config checks it.
+    """
     from transformers import AutoTokenizer
+
+    knobs = {"epochs": epochs, "learning_rate": learning_rate, "batch_size": batch_size, "max_length": max_length,
+             "max_train_examples": max_train_examples, "seed": seed}
+    training = dataclasses.replace(training, **{k: v for k, v in knobs.items() if v is not None})
 
     resolved = resolve_model_path(backbone, cache_dir)
     fingerprint = task.fingerprint()  # hashes every row: once

@@ -12,7 +12,9 @@ passes into reads. Layout of one entry, ``<cache>/teacher_outputs/<key>/``::
     meta.json           written last: shapes, sha256 of every file, what the key was made of
 
 An entry appears by an atomic rename of a finished directory; on first use in a process every file's sha256 is
-checked against ``meta.json``, and a corrupted or partial entry is deleted and rebuilt, never used.
+checked against ``meta.json``, and a corrupted or partial entry is deleted and rebuilt, never used. On a Ray
+cluster the entries also have a shared tier (:mod:`autodistiller.engine._shared_cache`): each is built once,
+by one node, and downloaded by the others.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import hashlib
 import json
 import os
 import shutil
+import socket
 import tempfile
 import time
 from collections.abc import Callable
@@ -35,6 +38,7 @@ import torch
 
 from autodistiller._paths import cache_root
 from autodistiller.engine._device import autocast, autocast_dtype
+from autodistiller.engine._shared_cache import SharedTeacherCache, sha256_of, through_shared
 from autodistiller.intermediate import Representations
 from autodistiller.models import model_inputs
 from autodistiller.tasks import EncodedSplit
@@ -47,14 +51,6 @@ _PROGRESS_EVERY_S = 30.0
 _FILES = ("logits", "offsets", "hidden", "attentions")
 #: above this estimated size hidden states / attentions are not cached (the teacher then runs online)
 DEFAULT_MAX_BYTES = int(float(os.environ.get("AUTODISTILLER_TEACHER_CACHE_MAX_GB", "4")) * 2**30)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def teacher_fingerprint(model: torch.nn.Module) -> str:
@@ -146,7 +142,7 @@ def _verified(directory: str, stamp: tuple[tuple[str, int, int], ...]) -> bool:
     meta = json.loads(Path(directory, "meta.json").read_text())
     for name, expected in meta["sha256"].items():
         path = Path(directory, f"{name}.npy")
-        if not path.is_file() or path.stat().st_size != meta["bytes"][name] or _sha256(path) != expected:
+        if not path.is_file() or path.stat().st_size != meta["bytes"][name] or sha256_of(path) != expected:
             return False
     return True
 
@@ -239,12 +235,14 @@ def teacher_output_cache(
     max_bytes: int = DEFAULT_MAX_BYTES,
     log: Callable[[str], None] = print,
     attention_context: Callable[[], Any] | None = None,
+    shared: SharedTeacherCache | None = None,
 ) -> TeacherOutputCache | None:
     """The cache entry for ``teacher_model`` on ``split`` with the requested outputs, built on first use.
 
     Returns ``None`` when the requested hidden states / attentions would exceed ``max_bytes`` (long texts): the
     caller then runs the teacher online. ``attention_context`` wraps the teacher pass when raw attention scores
-    are needed (the intermediate stage's :func:`attention_scores`).
+    are needed (the intermediate stage's :func:`attention_scores`). ``shared``: the cluster's shared tier
+    (:class:`SharedTeacherCache`): a missing entry is downloaded from it, or built once for every node.
     """
     hidden_bytes, attention_bytes = _estimate(split, teacher_model.config)
     if (hidden and hidden_bytes > max_bytes) or (attentions and attention_bytes > max_bytes):
@@ -263,7 +261,30 @@ def teacher_output_cache(
         log(f"teacher cache: {directory} failed its checksum; rebuilding it")
         shutil.rmtree(directory, ignore_errors=True)
     root.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=root))
+
+    def build() -> None:
+        _build(teacher_model, split, directory, key_parts, hidden=hidden, attentions=attentions, device=device,
+               precision=precision, batch_size=batch_size, log=log, attention_context=attention_context)
+
+    # a teacher without a key of its own was trained in this run (a born-again generation): no other node
+    # ever asks for its outputs, so they stay local
+    if shared is None or not teacher_key:
+        build()
+        opened = _open(directory)
+        if opened is None:
+            raise RuntimeError(f"teacher cache {directory} could not be read back after writing it.")
+        return opened
+    return through_shared(shared, key, directory, open_local=lambda: _open(directory), build=build, names=_FILES,
+                          key_parts=key_parts, log=log)
+
+
+def _build(teacher_model: Any, split: EncodedSplit, directory: Path, key_parts: dict[str, Any], *, hidden: bool,
+           attentions: bool, device: torch.device | str, precision: str, batch_size: int,
+           log: Callable[[str], None], attention_context: Callable[[], Any] | None) -> None:
+    """Run the teacher over ``split`` into a temporary directory, write ``meta.json`` last and rename it into
+    place as ``directory`` (another trial that got there first wins: its entry is kept)."""
+    root = directory.parent
+    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=root))
     device = torch.device(device)
     original_device = next(teacher_model.parameters()).device
     try:
@@ -273,8 +294,9 @@ def teacher_output_cache(
                      precision=precision, batch_size=batch_size, log=log)
         files = {name: tmp / f"{name}.npy" for name in _FILES if (tmp / f"{name}.npy").is_file()}
         meta = {"key": key_parts, "examples": len(split),
-                "sha256": {name: _sha256(path) for name, path in files.items()},
-                "bytes": {name: path.stat().st_size for name, path in files.items()}}
+                "sha256": {name: sha256_of(path) for name, path in files.items()},
+                "bytes": {name: path.stat().st_size for name, path in files.items()},
+                "built_by": {"host": socket.gethostname(), "pid": os.getpid(), "at": time.time()}}
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")  # last: marks the entry complete
         try:
             os.replace(tmp, directory)
@@ -284,8 +306,4 @@ def teacher_output_cache(
         teacher_model.to(original_device)
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-    opened = _open(directory)
-    if opened is None:
-        raise RuntimeError(f"teacher cache {directory} could not be read back after writing it.")
     log(f"teacher cache: wrote {directory} ({len(split)} examples, {_size(sum(meta['bytes'].values()))})")
-    return opened

@@ -83,6 +83,14 @@ _BASE = [
     ("mf.class_entropy", pa.float64()),
     ("mf.majority_fraction", pa.float64()),
     ("mf.teacher_dev_score", pa.float64()),
+    # meta-features that read the teacher, its tokenizer, or a cheap landmark model (autodistiller.recommend)
+    ("mf.teacher_confidence", pa.float64()),
+    ("mf.teacher_entropy", pa.float64()),
+    ("mf.teacher_train_disagreement", pa.float64()),
+    ("mf.pieces_per_word", pa.float64()),
+    ("mf.unknown_piece_rate", pa.float64()),
+    ("mf.landmark_tfidf_dev_score", pa.float64()),
+    ("mf.teacher_margin_over_landmark", pa.float64()),
 ]
 
 #: a row is not a trial without these

@@ -36,7 +36,7 @@ from autodistiller.meta_dataset._schema import (
 )
 
 __all__ = ["ASIDE_DIRNAME", "MetaDatasetError", "ValidationReport", "write_row", "load", "validate", "compact",
-           "list_files", "move_aside_advice", "row_path", "upgrade_v1_rows"]
+           "list_files", "move_aside_advice", "row_path", "shipped_path", "upgrade_v1_rows"]
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.\-]+")
 
@@ -229,9 +229,16 @@ def _filter_expression(filters: Any) -> ds.Expression | None:
 ON_BAD_FILES = ("raise", "skip")
 
 
-def load(root: str | os.PathLike[str], *, filters: Any = None, columns: Sequence[str] | None = None,
+def shipped_path() -> Path:
+    """The meta-dataset that ships with AutoDistiller (the top-level ``meta_dataset/`` folder of the project,
+    inside the package as ``autodistiller/meta_dataset/shipped``)."""
+    return Path(__file__).resolve().parent / "shipped"
+
+
+def load(root: str | os.PathLike[str] | None = None, *, filters: Any = None, columns: Sequence[str] | None = None,
          check: bool = True, deduplicate: bool = True, on_bad_files: str = "raise") -> pd.DataFrame:
-    """Read the meta-dataset into a DataFrame (one row per trial).
+    """Read the meta-dataset at ``root`` (default: the shipped one, :func:`shipped_path`) into a DataFrame, one
+    row per trial.
 
     ``filters``: a ``{column: value | [values]}`` dict, pandas/pyarrow DNF tuples
     (``[("task", "==", "trec6"), ("status", "==", "completed")]``) or a ``pyarrow.dataset`` expression.
@@ -244,6 +251,7 @@ def load(root: str | os.PathLike[str], *, filters: Any = None, columns: Sequence
     if on_bad_files not in ON_BAD_FILES:
         raise ValueError(f"on_bad_files={on_bad_files!r} must be one of {ON_BAD_FILES}.")
     skipped: list[str] = []
+    root = shipped_path() if root is None else root
     if check:
         report = validate(root)
         if on_bad_files == "raise":

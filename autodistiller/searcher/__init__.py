@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from autodistiller.searcher._space import Parameter, SearchSpace, load_points, load_space, space_from_dict
+from autodistiller.searcher._space import (
+    Parameter,
+    SearchSpace,
+    load_points,
+    load_space,
+    shipped_space,
+    space_from_dict,
+)
 
-__all__ = ["Parameter", "SearchInterrupted", "SearchSpace", "default_storage", "load_points", "load_space", "space_from_dict",
+__all__ = ["Parameter", "SearchInterrupted", "SearchSpace", "default_storage", "load_points", "load_space", "shipped_space", "space_from_dict",
            "search", "parse_duration"]
 
 

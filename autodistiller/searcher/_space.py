@@ -44,7 +44,7 @@ from autodistiller.config import (
 )
 from autodistiller.errors import ConfigError, UnknownOptionError
 
-__all__ = ["Parameter", "SearchSpace", "load_points", "load_space"]
+__all__ = ["Parameter", "SearchSpace", "load_points", "load_space", "shipped_space"]
 
 SPACE_FORMAT_VERSION = 1
 _PARAM_KEYS = {"type", "choices", "low", "high", "log", "step", "value", "when"}
@@ -159,6 +159,36 @@ class SearchSpace:
             raise ConfigError(f"{self.source}: the warm-start pipeline {dict(point)} gives {unread}, which its own "
                               "options do not read (or its procedure fixes); drop them.")
         return values
+
+    def random_points(self, count: int, *, seed: int = 0) -> list[dict[str, Any]]:
+        """``count`` pipelines drawn at random from the space (Optuna's RandomSampler), each satisfying the
+        constraints: fresh candidates for a recommender to rank."""
+        import optuna
+
+        level = optuna.logging.get_verbosity()
+        optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "study created" line for a throwaway study
+        try:
+            study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
+        finally:
+            optuna.logging.set_verbosity(level)
+        points: list[dict[str, Any]] = []
+        for _ in range(count * 20):
+            if len(points) == count:
+                break
+            values = self.sample(study.ask())
+            if not self.violated(values):
+                points.append(values)
+        return points
+
+    def project(self, pipeline: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The point of this space closest to ``pipeline`` (a recommended pipeline): its values of the space's
+        sampled parameters, or ``None`` when one of them lies outside the space."""
+        sampled = {p.key for p in self.parameters if p.kind != "fixed"}
+        point = {k: v for k, v in pipeline.items() if k in sampled}
+        try:
+            return self.complete_point(point)
+        except ConfigError:
+            return None
 
     def violated(self, values: Mapping[str, Any]) -> list[str]:
         """The constraints that ``values`` (flat pipeline keys; defaults fill the rest) break."""
@@ -384,6 +414,16 @@ def space_from_dict(data: Mapping[str, Any], *, source: str = "<dict>") -> Searc
             raise _fail(source, p.key, "low/high must be numbers")
     return SearchSpace(parameters=tuple(_order(source, params)), constraints=tuple(constraints),
                        description=str(data.get("description", "")), source=source, _compiled=compiled)
+
+
+def shipped_space(name: str) -> Path:
+    """A space that ships with AutoDistiller (``quick``, ``distiller``, ``distiller_meta``): the project's
+    ``search_spaces/`` folder, inside the package as ``autodistiller/searcher/spaces``."""
+    path = Path(__file__).resolve().parent / "spaces" / f"{name.removesuffix('.yaml')}.yaml"
+    if not path.is_file():
+        names = sorted(p.stem for p in path.parent.glob("*.yaml"))
+        raise ConfigError(f"no shipped search space {name!r}; choose one of: {', '.join(names)}")
+    return path
 
 
 def load_space(path: str | Path) -> SearchSpace:

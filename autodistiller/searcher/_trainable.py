@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from autodistiller.config import PipelineConfig, active_parameters, procedure_settings
-from autodistiller.engine import EpochReport, Plan, distill, set_threads
+from autodistiller.engine import EpochReport, Plan, SharedTeacherCache, distill, set_threads
 from autodistiller.errors import ConfigError
 from autodistiller.meta_dataset import hardware_info
 from autodistiller.models import Teacher
@@ -47,14 +47,15 @@ def describe_trial(config: Mapping[str, Any], space: SearchSpace, task: Task, te
 
 
 def run_trial(config: Mapping[str, Any], *, task: Task, teacher: Teacher, space: SearchSpace,
-              save_student: bool = True) -> None:
+              save_student: bool = True, shared_cache: SharedTeacherCache | None = None) -> None:
     """Resolve the sampled pipeline (every check before any work), train, report every epoch.
 
     Reports carry ``epoch`` (the scheduler's time axis) and ``dev_score``, the best dev score so far (what
     the run keeps: the best epoch's weights), with the epoch's own score as ``epoch_dev_score``, and the row
     the trial would write if it stopped there (:data:`ROW_KEY`). The last epoch is reported once, after the
     test evaluation, with the whole row, ``finished=True`` and the student as a checkpoint: a scheduler
-    stopping the trial at its last epoch would otherwise cut the final report off.
+    stopping the trial at its last epoch would otherwise cut the final report off. ``shared_cache``: the
+    cluster's shared teacher-output cache (each entry built by one trial, downloaded by the others).
     """
     from ray import tune
 
@@ -73,7 +74,7 @@ def run_trial(config: Mapping[str, Any], *, task: Task, teacher: Teacher, space:
             tune.report({**epoch.to_dict(), "epoch_dev_score": epoch.dev_score, "dev_score": epoch.best_dev_score,
                          ROW_KEY: json.dumps(row)})
 
-    result = distill(plan, task, teacher, callbacks=[report], log=print)
+    result = distill(plan, task, teacher, callbacks=[report], shared_cache=shared_cache, log=print)
     final = {
         **result.history[-1],
         "epoch_dev_score": result.history[-1]["dev_score"],

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import math
 import os
 import re
 import shutil
@@ -20,12 +22,14 @@ from autodistiller.config import PipelineConfig, TrainingConfig
 from autodistiller.engine import fine_tune_teacher
 from autodistiller.errors import ConfigError
 from autodistiller.models import DEFAULT_BACKBONE, TEACHER_TRAINING, Teacher
+from autodistiller.recommend import task_features
 from autodistiller.searcher._cluster import check_cluster_address, init_ray
 from autodistiller.searcher._faults import resolve_max_failures
 from autodistiller.searcher._preflight import check_meta_dataset, check_writable
+from autodistiller.searcher._shared_cache import coordinator_summary, shares_teacher_cache, start_coordinator
 from autodistiller.searcher._space import SearchSpace, load_space
 from autodistiller.searcher._trust import check_private_storage
-from autodistiller.tasks import Task, TaskSpec, load_task
+from autodistiller.tasks import Task, TaskSpec, load_task, majority_note
 
 __all__ = ["SearchOutcome", "search", "parse_duration", "default_storage"]
 
@@ -54,7 +58,9 @@ def _is_uri(path: str) -> bool:
 
 @dataclass
 class SearchOutcome:
-    """What a search produced: Ray's ``ResultGrid``, this experiment's meta-dataset rows, and the best pipeline."""
+    """What a search produced: Ray's ``ResultGrid``, this experiment's meta-dataset rows, and the best pipeline;
+    the TF-IDF baseline of the task on the same split (``autodistiller.baseline.BaselineResult``) and notes
+    about the data and the scores."""
 
     results: Any
     trials: pd.DataFrame
@@ -66,18 +72,50 @@ class SearchOutcome:
     #: rows that could not be written to ``meta_dataset`` and were kept elsewhere (their files); ``trials``
     #: includes them
     unwritten_rows: list[str] = field(default_factory=list)
+    baseline: Any = None
+    notes: list[str] = field(default_factory=list)
 
     def __iter__(self):  # ``grid, frame = autodistiller.search(...)``
         return iter((self.results, self.trials))
 
+    def summary(self) -> str:
+        """Teacher, best student and TF-IDF baseline side by side (dev / test, size, latency), then the notes."""
+        lines = []
+        row = self.best_row
+        if row is not None:
+            lines.append(f"  teacher:         {_score(row.get('teacher_dev_score'))} / "
+                         f"{_score(row.get('teacher_test_score'))}  {_millions(row.get('teacher_params'))}M params  "
+                         f"{_score(row.get('teacher_latency_ms'), 2)} ms/example")
+            lines.append(f"  best student:    {_score(row.get('student_dev_score'))} / "
+                         f"{_score(row.get('student_test_score'))}  {_millions(row.get('student_params'))}M params  "
+                         f"{_score(row.get('latency_ms'), 2)} ms/example")
+        if self.baseline is not None:
+            b = self.baseline
+            lines.append(f"  TF-IDF baseline: {b.dev_score:.4f} / {b.test_score:.4f}  {b.size_bytes / 1e6:.1f} MB  "
+                         f"{b.latency_ms:.2f} ms/example ({b.model}, fitted in {b.fit_seconds:.1f}s)")
+        if lines:
+            metric = row["metric"] if row is not None else self.baseline.metric
+            lines.insert(0, f"{metric}, dev / test:")
+        lines += [f"note: {note}" for note in self.notes]
+        return "\n".join(lines)
+
+
+def _score(value: Any, digits: int = 4) -> str:
+    return "-" if value is None or not math.isfinite(float(value)) else f"{float(value):.{digits}f}"
+
+
+def _millions(value: Any) -> str:
+    return "-" if value is None or not math.isfinite(float(value)) else f"{float(value) / 1e6:.1f}"
+
 
 def _in_memory(task: Task) -> Task:
-    """Copy the splits into memory so the task pickles whole into Ray's object store (no local file paths)."""
+    """Copy the splits into memory so the task pickles whole into Ray's object store (no local file paths).
+    The split's row ids stay behind: the experiment folder holds them once (``split.json``), not every trial."""
     import datasets
 
     splits = {name: datasets.Dataset.from_pandas(split.to_pandas(), preserve_index=False)
               for name, split in task.splits.items()}
-    return Task(card=task.card, splits=splits, spec=task.spec)
+    return dataclasses.replace(task, splits=splits, split=None)
 
 
 @dataclass(frozen=True)
@@ -132,7 +170,8 @@ def _experiment(task: Task, *, storage: str | None, name: str | None, resume: bo
     return _Experiment(name, storage, path, meta_dataset_path or f"{storage}/meta_dataset", resume)
 
 
-def _context(task: Task, teacher: Teacher, *, cpus_per_trial: float, gpus_per_trial: float) -> dict[str, Any]:
+def _context(task: Task, teacher: Teacher, *, cpus_per_trial: float, gpus_per_trial: float,
+             cache_dir: Any = None, log: Callable[[str], None] = print) -> dict[str, Any]:
     """The experiment-wide columns of every row: the task, its meta-features, the teacher, the resources."""
     return {
         "task_family": task.card.family,
@@ -140,8 +179,7 @@ def _context(task: Task, teacher: Teacher, *, cpus_per_trial: float, gpus_per_tr
         "teacher_backbone": teacher.backbone,
         "trial_cpus": float(cpus_per_trial),
         "trial_gpus": float(gpus_per_trial),
-        **meta_dataset.task_meta_features(task, tokenizer=teacher.tokenizer, max_length=teacher.training.max_length,
-                                          teacher_dev_score=teacher.dev_score),
+        **task_features(task, teacher, cache_dir=cache_dir, log=log),
     }
 
 
@@ -215,12 +253,14 @@ def search(
     grace_period: int = 1,
     reduction_factor: int = 3,
     points_to_evaluate: Sequence[Mapping[str, Any]] | None = None,
+    warm_start: int = 0,
     teacher: Teacher | None = None,
     backbone: str = DEFAULT_BACKBONE,
     teacher_training: TrainingConfig = TEACHER_TRAINING,
     meta_dataset_path: str | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
     save_students: bool = True,
+    shared_teacher_cache: bool | None = None,
     callbacks: Sequence[Any] = (),
     verbose: int = 1,
     log: Callable[[str], None] = print,
@@ -232,8 +272,11 @@ def search(
     the experiment ``name`` under ``storage`` with ``Tuner.restore``; finished trials are not re-run and no
     row is written twice. ``points_to_evaluate`` are pipelines run first, in order (a portfolio, or a
     recommender's picks): each is completed with the config defaults of the space parameters it leaves out, so a
-    point is the same pipeline on every task. ``max_failures``: retries of a trial whose run failed (a lost node;
-    default 0 on an embedded Ray, 2 on a cluster); a retried trial still gets one row. ``callbacks`` are extra
+    point is the same pipeline on every task. ``warm_start=K`` runs the recommender's top-K pipelines for the task
+    first (those inside the space), then the given points. ``max_failures``: retries of a trial whose run failed (a lost node;
+    default 0 on an embedded Ray, 2 on a cluster); a retried trial still gets one row. ``shared_teacher_cache``:
+    the trials share the teacher-output cache through ``<storage>/teacher_outputs`` (each entry built once, by
+    one node, and downloaded by the others); default: on a cluster (``address``) or with a URI ``storage``. ``callbacks`` are extra
     Ray Tune callbacks. ``verbose``: 0 silent, 1 the live table (each trial's sampled parameters and dev score,
     the best so far), 2 and 3 Ray Tune's own output too. Returns a :class:`SearchOutcome` (iterable as
     ``(result_grid, trials_frame)``).
@@ -255,22 +298,39 @@ def search(
     check_meta_dataset(experiment.rows_root)
     check_writable(experiment.storage, "--storage")
     check_writable(experiment.rows_root, "--meta-dataset")
+    share_teacher_outputs = shares_teacher_cache(shared_teacher_cache, address=address, storage=experiment.storage)
     log(f"search: task {task_obj.name}, space {space.source}, {trials} trials, experiment {experiment.path}")
     log(f"search: trial rows go to {experiment.rows_root}")
+    if task_obj.split is not None:
+        log(f"search: split: {task_obj.split.description}")
+    for note in task_obj.notes:
+        log(f"search: note: {note}")
 
     if teacher is None:  # once, shared by every trial
         teacher = fine_tune_teacher(task_obj, backbone=backbone, training=teacher_training, cache_dir=cache_dir,
                                     log=log)
-    context = _context(task_obj, teacher, cpus_per_trial=cpus_per_trial, gpus_per_trial=gpus_per_trial)
+    context = _context(task_obj, teacher, cpus_per_trial=cpus_per_trial, gpus_per_trial=gpus_per_trial,
+                       cache_dir=cache_dir, log=log)
+    from autodistiller.baseline import cached_tfidf_baseline
+
+    baseline = cached_tfidf_baseline(task_obj, cache_dir=cache_dir)  # the context's landmark: read from the cache
+    log(f"search: {baseline.summary()}")
+    if warm_start and not resume:
+        points_to_evaluate = [*_recommended_points(task_obj, teacher, space, warm_start, cache_dir, log),
+                              *(points_to_evaluate or [])]
     init_ray(address, log)
     from autodistiller.searcher._interrupt import InterruptWatch, LiveSearch, SearchInterrupted, running
     from autodistiller.searcher._logger import MetaDatasetLogger
     from autodistiller.searcher._progress import SearchProgress
     from autodistiller.searcher._trainable import describe_trial, run_trial
 
+    shared_cache = coordinator = None
+    if share_teacher_outputs:  # the handle is kept until the search ends: the actor lives as long
+        shared_cache, coordinator = start_coordinator(experiment.storage, experiment.name)
+        log(f"search: teacher outputs are shared under {experiment.storage}/teacher_outputs")
     trainable = tune.with_resources(
         tune.with_parameters(run_trial, task=_in_memory(task_obj), teacher=teacher, space=space,
-                             save_student=save_students),
+                             save_student=save_students, shared_cache=shared_cache),
         {"cpu": cpus_per_trial, "gpu": gpus_per_trial},
     )
     # Tune pickles these callbacks into the experiment, and a resumed search runs the pickled ones
@@ -290,12 +350,16 @@ def search(
                            scheduler=scheduler, sampler=sampler, grace_period=grace_period,
                            reduction_factor=reduction_factor, points_to_evaluate=points_to_evaluate,
                            verbose=max(0, verbose - 1))  # Ray's own table at verbose >= 2: ours replaces it
+    if task_obj.split is not None and not resume:  # a resumed search keeps the file its first run wrote
+        log(f"search: train / validation / test row ids in {task_obj.split.save(experiment.path)}")
     live = LiveSearch(describe=lambda config: describe_trial(config, space, task_obj, teacher))
     with running(experiment.name, live):
         grid = tuner.fit()
         unwritten = _unwritten_rows(experiment, fallback_roots)
         _reconcile(grid, logger, experiment, set(unwritten["trial_id"]))
         unwritten = _unwritten_rows(experiment, fallback_roots)
+    if coordinator is not None:
+        coordinator_summary(coordinator, shared_cache, log)
     frame = meta_dataset.load(experiment.rows_root, filters={"experiment_id": experiment.name})
     if len(unwritten):
         frame = pd.concat([frame, unwritten.drop(columns=["__file"])], ignore_index=True)
@@ -309,9 +373,41 @@ def search(
                                               meta_dataset=experiment.rows_root, best_config=None, best_row=None,
                                               best_dir=None))
     best_config, best_row, best_dir = _best(grid, frame, experiment.path, log)
+    notes = _notes(task_obj, teacher, baseline, best_row)
+    for note in notes[len(task_obj.notes):]:
+        log(f"search: note: {note}")
     return SearchOutcome(results=grid, trials=frame, experiment_path=experiment.path,
                          meta_dataset=experiment.rows_root, best_config=best_config, best_row=best_row,
-                         best_dir=best_dir, unwritten_rows=sorted(unwritten["__file"]) if len(unwritten) else [])
+                         best_dir=best_dir, baseline=baseline, notes=notes,
+                         unwritten_rows=sorted(unwritten["__file"]) if len(unwritten) else [])
+
+
+def _notes(task: Task, teacher: Teacher, baseline: Any, best_row: Mapping[str, Any] | None) -> list[str]:
+    """The task's notes, then what the scores say: teacher and best student at the majority-class score, the
+    baseline above the teacher (or at the student)."""
+    from autodistiller.baseline import baseline_note
+
+    student = best_row.get("student_dev_score") if best_row is not None else None
+    found = [majority_note(task, student_dev_score=student, teacher_dev_score=teacher.dev_score),
+             baseline_note(baseline, teacher_dev_score=teacher.dev_score, student_dev_score=student)]
+    return [*task.notes, *(note for note in found if note)]
+
+
+def _recommended_points(task: Task, teacher: Teacher, space: SearchSpace, count: int, cache_dir: Any,
+                        log: Callable[[str], None]) -> list[dict[str, Any]]:
+    """The recommender's best ``count`` pipelines for ``task`` that lie inside ``space``."""
+    from autodistiller.recommend import recommend
+
+    ranked = recommend(task, teacher=teacher, top_k=max(count * 10, 30), cache_dir=cache_dir, log=log)
+    points = []
+    for pipeline in ranked["pipeline"]:
+        point = space.project(pipeline)
+        if point is not None and point not in points and not space.violated(point):
+            points.append(point)
+        if len(points) == count:
+            break
+    log(f"search: warm start with the recommender's top {len(points)} pipeline(s) inside the space")
+    return points
 
 
 def _unwritten_rows(experiment: _Experiment, fallback_roots: Sequence[str]) -> pd.DataFrame:

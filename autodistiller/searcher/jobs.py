@@ -207,6 +207,9 @@ def stage_inputs(staging: Path, *, space: str, task: str, teacher_dir: str | Non
     if not task.startswith("suite:") and task_path.exists():
         replaced["task"] = f"inputs/task/{task_path.name}"
         _copy(task_path, staging / replaced["task"])
+        for card in (task_path.with_name(f"{task_path.name}.card.json"), task_path.parent / "card.json"):
+            if task_path.is_file() and card.is_file():  # the label names beside the data travel with it
+                _copy(card, staging / "inputs" / "task" / card.name)
     if teacher_dir is not None:
         teacher_path = Path(teacher_dir).expanduser()
         if not (teacher_path / "config.json").is_file():

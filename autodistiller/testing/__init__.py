@@ -4,8 +4,17 @@ They exercise the plumbing (config -> student -> loop -> result) without any ass
 the offline suite.
 """
 
-from autodistiller.testing._fixtures import log_result, one_torch_thread, tiny_bert, tiny_task, tiny_teacher
+from autodistiller.testing._fixtures import (
+    TINY_PIPELINES,
+    log_result,
+    one_torch_thread,
+    tiny_bert,
+    tiny_meta_dataset,
+    tiny_task,
+    tiny_teacher,
+)
 from autodistiller.testing._network import is_loopback, listening_sockets, probe
+from autodistiller.testing._processes import end_processes_of
 
-__all__ = ["log_result", "one_torch_thread", "tiny_bert", "tiny_task", "tiny_teacher", "is_loopback",
+__all__ = ["TINY_PIPELINES", "end_processes_of", "log_result", "tiny_meta_dataset", "one_torch_thread", "tiny_bert", "tiny_task", "tiny_teacher", "is_loopback",
            "listening_sockets", "probe"]

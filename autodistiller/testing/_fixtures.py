@@ -30,8 +30,10 @@ _NEGATIVE = ["bad", "awful", "poor", "dull", "terrible", "boring", "weak", "ugly
 _FILLER = ["the", "movie", "plot", "was", "really", "quite", "a", "story", "and", "acting", "music", "film"]
 
 
-def tiny_task(directory: str | Path, *, rows: int = 40, seed: int = 0, regression: bool = False) -> Task:
-    """A small sentiment task (a polar word decides the label) written as a local CSV and loaded from it."""
+def tiny_task(directory: str | Path, *, rows: int = 40, seed: int = 0, regression: bool = False,
+              name: str | None = None) -> Task:
+    """A small sentiment task (a polar word decides the label) written as a local CSV (``<name>.csv``) and
+    loaded from it."""
     rng = random.Random(seed)
     records = []
     for i in range(rows):
@@ -40,7 +42,7 @@ def tiny_task(directory: str | Path, *, rows: int = 40, seed: int = 0, regressio
         rng.shuffle(words)
         score = (1.0 if label else -1.0) + rng.uniform(-0.3, 0.3)
         records.append({"text": " ".join(words), "label": score if regression else label})
-    path = Path(directory) / ("tiny_regression.csv" if regression else "tiny.csv")
+    path = Path(directory) / f"{name or ('tiny_regression' if regression else 'tiny')}.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
     pd.DataFrame(records).to_csv(path, index=False)
     return TaskSpec(str(path), task_type="regression" if regression else None).load()
@@ -93,3 +95,46 @@ def log_result(root: str | Path, result: Any, trial_id: str, *, experiment_id: s
     row = trial_row(experiment_id=experiment_id, trial_id=trial_id, status="completed", columns=result.to_row(),
                     context={"task_family": result.task_family}, ended_at=time.time())
     write_row(root, result.task_name, row)
+
+
+#: pipelines of a tiny meta-dataset: losses, an intermediate objective, augmentation and learning rates that
+#: really change a tiny student's score (a narrow student starts from random weights)
+TINY_PIPELINES = (
+    {"loss.kind": "kl"}, {"loss.kind": "none"}, {"loss.kind": "mse"},
+    {"loss.kind": "kl", "intermediate.objective": "hidden_mse"},
+    {"loss.kind": "kl", "augment.pipeline": "random"},
+    {"loss.kind": "kl", "training.learning_rate": 2e-2}, {"loss.kind": "none", "training.learning_rate": 2e-2},
+    {"loss.kind": "kl", "student.layers": 2},
+)
+_TINY_FIDELITY = {"training.epochs": 3, "training.batch_size": 16, "training.max_length": 32,
+                  "training.warmup_ratio": 0.0, "training.learning_rate": 5e-3, "student.hidden_size": 16,
+                  "student.layers": 1}
+
+
+def tiny_meta_dataset(root: str | Path, runs: list[tuple[Any, Any]], *, pipelines: tuple[dict, ...] = TINY_PIPELINES,
+                      cache_dir: str | Path | None = None) -> Path:
+    """A small REAL meta-dataset at ``root``: each pipeline distilled for real on each ``(task, teacher)`` of
+    ``runs`` and logged as a search logs it (the task's full meta-features, the plan that ran, its metrics)."""
+    import time
+
+    from autodistiller.config import PipelineConfig
+    from autodistiller.engine import distill
+    from autodistiller.meta_dataset import trial_row, write_row
+    from autodistiller.recommend import task_features
+
+    root = Path(root)
+    with one_torch_thread():
+        for task, teacher in runs:
+            context = {"task_family": task.card.family, "task_type": task.card.task_type,
+                       "teacher_backbone": teacher.backbone, **task_features(task, teacher, cache_dir=cache_dir)}
+            for number, pipeline in enumerate(pipelines):
+                flat = {**_TINY_FIDELITY, **pipeline}
+                if task.card.is_regression and flat.get("loss.kind") == "kl":
+                    flat["loss.kind"] = "mse"
+                result = distill(PipelineConfig.from_flat(flat), task, teacher, cache_dir=cache_dir,
+                                 log=lambda _: None)
+                columns = {**result.to_row(), "started_at": time.time() - result.train_seconds}
+                write_row(root, task.name, trial_row(experiment_id=f"{task.name}-tiny", trial_id=f"t{number:02d}",
+                                                     status="completed", columns=columns, context=context,
+                                                     ended_at=time.time()))
+    return root

@@ -5,10 +5,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from autodistiller import PipelineConfig, distill
 from autodistiller.augment import build_mlm
+from autodistiller.config import active_parameters
 from autodistiller.engine import EncodedSplit
 from autodistiller.meta_dataset import load
 from autodistiller.testing import log_result
@@ -34,6 +36,7 @@ def test_each_policy_distils_trec_and_is_logged(trec, trec_teacher, quick_mlm, t
         "minimax_knn": {"augment.policy": "minimax_knn", "augment.knn_k": 4, "augment.knn_keep": 2},
     }
     root = tmp_path / "meta"
+    plans = {}
     for name, flat in runs.items():
         cfg = PipelineConfig.from_flat({"student.layers": 1, "loss.kind": "kl", "training.epochs": 2,
                                         "training.learning_rate": 2e-4, "training.max_length": 48,
@@ -41,8 +44,14 @@ def test_each_policy_distils_trec_and_is_logged(trec, trec_teacher, quick_mlm, t
         result = distill(cfg, trec, trec_teacher, log=lambda _: None)
         assert math.isfinite(result.dev_score) and result.dev_score > 0.1, name
         assert result.augment_seconds > 0 or name in ("mixkd",), name
+        assert result.plan.policy.name == result.config.augment.policy  # the policy object that trained
+        plans[name] = result.plan.to_flat()
         log_result(root, result, name)
     frame = load(root).set_index("trial_id")
+    for name, plan in plans.items():  # each row is the plan that ran: its active parameters, null elsewhere
+        row = frame.loc[name]
+        assert all(pd.isna(row[k]) if v is None else row[k] == v for k, v in plan.items()), name
+        assert set(k for k, v in plan.items() if v is not None) == set(active_parameters(plan)), name
     assert len(frame) == len(runs)
     assert frame.loc["mate", "augment.policy"] == "mate" and frame.loc["mate", "augment.mate_generator_steps"] == 2
     assert frame.loc["random+contextual", "augment.pipeline"] == "random+contextual"

@@ -129,3 +129,13 @@ def test_the_saved_student_names_the_classes_of_the_card(tmp_path, tiny_task, ti
     saved = json.loads((result.save(tmp_path / "out") / "student" / "config.json").read_text())
     assert saved["id2label"] == {"0": "negative", "1": "positive"}
     assert saved["label2id"] == {"negative": 0, "positive": 1}
+
+
+def test_policy_rows_join_augmented_rows_with_an_online_teacher(tiny_task, tiny_teacher):
+    """An intermediate stage (the teacher runs online on every batch) with augmented copies and Minimax-kNN's
+    rows: the policy's rows carry teacher logits the other rows do not need; the epochs still concatenate."""
+    cfg = PipelineConfig.from_flat({**FAST, "training.epochs": 2, "training.max_train_examples": 40,
+                                    "intermediate.objective": "hidden_mse", "augment.pipeline": "random",
+                                    "augment.policy": "minimax_knn", "augment.knn_k": 2, "augment.knn_keep": 1})
+    result = distill(cfg, tiny_task, tiny_teacher, log=lambda _: None)
+    assert result.epochs_run == 2 and np.isfinite(result.history[-1]["train_loss"])

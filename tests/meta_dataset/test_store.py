@@ -138,3 +138,41 @@ def test_uri_roots_go_through_pyarrow_filesystems(tmp_path):
     assert path.endswith("task=trec6/exp__t1.parquet") and (tmp_path / "rows" / "task=trec6").is_dir()
     frame = md.load(root)
     assert frame["student_dev_score"].tolist() == [0.75] and md.validate(root).ok
+
+
+def test_every_reader_sees_every_column_of_a_search_without_options(tmp_path, tiny_task, tiny_teacher):
+    """Rows as a search's logger writes them (the search's context + what each trial reported): an early-stopped
+    trial that reported a few columns, a failed one that reported none, a completed one. pandas, pyarrow and
+    DuckDB read the folder as it is (no union_by_name, no schema) and all see every column, whichever file comes
+    first."""
+    import time
+
+    from autodistiller.recommend import task_features
+
+    context = {"task_family": "tiny", "task_type": "single", "teacher_backbone": "tiny-bert", "trial_cpus": 1.0,
+               "trial_gpus": 0.0, **task_features(tiny_task, tiny_teacher, cache_dir=tmp_path)}
+    stopped = {"student.layers": 2, "loss.kind": "kl", "student_dev_score": 0.6, "dev_score_history": [0.6],
+               "stopped_by": "scheduler", "started_at": time.time() - 5}
+    completed = {**PipelineConfig().to_flat(), "pipeline_resolved": True, "metric": "accuracy",
+                 "student_dev_score": 0.9, "student_test_score": 0.88, "teacher_dev_score": 0.95,
+                 "student_params": 1000, "latency_ms": 1.5, "epochs_run": 3, "dev_score_history": [0.7, 0.8, 0.9],
+                 "started_at": time.time() - 9}
+    root = tmp_path / "meta_dataset"
+    for trial, status, columns, error in (("a_stopped", "early_stopped", stopped, None),
+                                          ("b_failed", "failed", {}, "ValueError: boom"),
+                                          ("c_done", "completed", completed, None)):
+        row = md.trial_row(experiment_id="exp", trial_id=trial, status=status, columns=columns, context=context,
+                           ended_at=time.time(), error=error, attempts=1)
+        md.write_row(root, tiny_task.name, row)
+    every = set(md.meta_dataset_schema(with_partition=True).names)
+
+    frame = pd.read_parquet(root)
+    assert set(frame.columns) == every and len(frame) == 3
+    table = ds.dataset(root, partitioning="hive").to_table()
+    assert set(table.column_names) == every and table.num_rows == 3
+    relation = duckdb.sql(f"select * from read_parquet('{root}/**/*.parquet', hive_partitioning=true)")
+    assert set(relation.columns) == every and len(relation.fetchall()) == 3
+    scores = duckdb.sql(f"select trial_id, student_test_score, \"mf.landmark_tfidf_dev_score\" from "
+                        f"read_parquet('{root}/**/*.parquet', hive_partitioning=true) order by trial_id").fetchall()
+    landmark = context["mf.landmark_tfidf_dev_score"]
+    assert scores == [("a_stopped", None, landmark), ("b_failed", None, landmark), ("c_done", 0.88, landmark)]

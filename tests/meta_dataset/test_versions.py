@@ -35,3 +35,15 @@ def test_version_1_and_2_rows_load_together(tmp_path):
     frame = meta_dataset.load(tmp_path)
     assert len(frame) == 4 and set(frame["schema_version"]) == {1, 2}
     assert frame.set_index("trial_id").loc["n1", "speedup"] == 3.0
+
+
+def test_the_shipped_meta_dataset_is_found_inside_the_package_and_validates():
+    from autodistiller import meta_dataset
+
+    path = meta_dataset.shipped_path()
+    assert path.parent.name == "meta_dataset" and (path / "README.md").is_file()
+    assert (path / "portfolio.yaml").is_file()
+    report = meta_dataset.validate(path)
+    assert report.ok, report.problems[:3]
+    frame = meta_dataset.load()  # no path: the shipped one
+    assert len(frame) == report.rows

@@ -5,19 +5,18 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 import textwrap
 from types import SimpleNamespace
 
-import psutil
 import pytest
 
 from autodistiller import ConfigError
 from autodistiller import meta_dataset as md
 from autodistiller.searcher._faults import CLUSTER_MAX_FAILURES, resolve_max_failures, trial_attempts
+from autodistiller.testing import end_processes_of
 
 
 def test_max_failures_defaults_to_retries_on_a_cluster_only():
@@ -103,12 +102,7 @@ def test_a_search_survives_a_worker_node_dying(tmp_path, tiny_dir, tiny_task, ti
         run = subprocess.run([sys.executable, "-c", _KILL_A_NODE, str(tiny_dir), str(storage), temp_dir, str(report)],
                              capture_output=True, text=True, timeout=540, env=env)
     finally:  # a timed-out driver leaves its nodes behind: end them, found by this test's temp dir
-        leftovers = [p for p in psutil.process_iter(["pid", "cmdline"])
-                     if any(temp_dir in part for part in (p.info["cmdline"] or []))]
-        for process in leftovers:
-            process.kill()
-        psutil.wait_procs(leftovers, timeout=30)
-        shutil.rmtree(temp_dir, ignore_errors=True)
+        end_processes_of(temp_dir)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-4000:]
     result = json.loads(report.read_text())
     killed = result["killed"]

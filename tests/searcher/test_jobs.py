@@ -7,7 +7,6 @@ import argparse
 import importlib
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -17,7 +16,6 @@ import time
 import urllib.request
 from pathlib import Path
 
-import psutil
 import pytest
 import yaml
 
@@ -32,6 +30,7 @@ from autodistiller.searcher.jobs import (
     search_job,
     stage_inputs,
 )
+from autodistiller.testing import end_processes_of
 
 PROJECT = Path(__file__).resolve().parents[2]
 # batch size 1, 8 epochs: trials of several seconds, so the job can be stopped between two trials' rows
@@ -82,6 +81,16 @@ def test_job_inputs_are_staged_and_paths_rewritten(tmp_path, tiny_dir, tiny_task
         stage_inputs(tmp_path / "s3", space=str(tmp_path / "missing.yaml"), task="suite:trec6")
     with pytest.raises(ConfigError, match="holds no saved teacher"):
         stage_inputs(tmp_path / "s4", space=str(space), task="suite:trec6", teacher_dir=str(tmp_path))
+
+
+def test_a_card_file_beside_the_task_travels_with_it(tmp_path):
+    space = tmp_path / "space.yaml"
+    space.write_text(yaml.safe_dump(SPACE))
+    (tmp_path / "news.csv").write_text("text,label\nhello world,0\n")
+    (tmp_path / "news.csv.card.json").write_text('{"label_names": ["world", "sports"]}')
+    replaced = stage_inputs(tmp_path / "staging", space=str(space), task=str(tmp_path / "news.csv"))
+    staged = tmp_path / "staging" / replaced["task"]
+    assert staged.with_name("news.csv.card.json").read_text() == '{"label_names": ["world", "sports"]}'
 
 
 def test_job_addresses_and_storage_are_checked(monkeypatch):
@@ -193,12 +202,7 @@ def ray_head(tmp_path):
             os.killpg(head.pid, signal.SIGKILL)
             head.wait(timeout=15)
         # anything of this cluster still alive (workers re-parented away from the group): by its temp dir
-        leftovers = [p for p in psutil.process_iter(["pid", "cmdline"])
-                     if any(temp_dir in part for part in (p.info["cmdline"] or []))]
-        for process in leftovers:
-            process.kill()
-        psutil.wait_procs(leftovers, timeout=30)
-        shutil.rmtree(temp_dir, ignore_errors=True)
+        end_processes_of(temp_dir)
 
 
 def _cli(env: dict[str, str], *argv: str, timeout: float = 300) -> subprocess.CompletedProcess:

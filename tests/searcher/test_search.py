@@ -1,5 +1,6 @@
 """Real searches on an embedded Ray: every trial trains a tiny student for real and becomes one Parquet row."""
 
+import json
 import signal
 import subprocess
 import sys
@@ -55,6 +56,12 @@ def test_search_logs_every_trial_including_a_failed_one(tmp_path, tiny_task, tin
     assert best["student_dev_score"] == done["student_dev_score"].max()
     assert (tmp_path / "runs" / "exp" / "best" / "pipeline.yaml").is_file()
     assert (tmp_path / "runs" / "exp" / "best" / "student" / "config.json").is_file()
+    # the split's row ids are in the experiment folder; the TF-IDF baseline is beside the teacher and the student
+    split = json.loads((tmp_path / "runs" / "exp" / "split.json").read_text())
+    assert split["method"] == "stratified" and split["seed"] == 13
+    assert {name: entry["rows"] for name, entry in split["splits"].items()} == tiny_task.card.rows
+    assert outcome.baseline.dev_score == frame["mf.landmark_tfidf_dev_score"].iloc[0]
+    assert "  TF-IDF baseline: " in outcome.summary() and "  best student:    " in outcome.summary()
     # rows default to <storage>/meta_dataset and validate
     assert outcome.meta_dataset == str(tmp_path / "runs" / "meta_dataset")
     assert md.validate(outcome.meta_dataset).ok

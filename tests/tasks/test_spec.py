@@ -141,3 +141,41 @@ def test_unreachable_hub_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(datasets, "load_dataset", offline)
     with pytest.raises(TaskError, match=r"cannot load Hugging Face dataset 'imdb'.*suite task"):
         TaskSpec("imdb").load()
+
+
+def test_label_names_from_the_spec_or_a_card_file(tmp_path):
+    path = tmp_path / "news.csv"
+    _frame(classes=3).to_csv(path, index=False)
+    spec = dict(text_column="sentence", label_column="y")
+    assert TaskSpec(str(path), **spec).load().card.label_names == ("0", "1", "2")  # integer codes lose their names
+    named = TaskSpec(str(path), **spec, label_names="world,sports,business").load()
+    assert named.card.label_names == ("world", "sports", "business") and named.card.num_classes == 3
+    assert named.fingerprint() != TaskSpec(str(path), **spec).load().fingerprint()  # a teacher names its classes
+    (tmp_path / "news.csv.card.json").write_text('{"label_names": ["w", "s", "b"]}')
+    assert TaskSpec(str(path), **spec).load().card.label_names == ("w", "s", "b")
+    assert TaskSpec(str(path), **spec, label_names=["x", "y", "z"]).load().card.label_names == ("x", "y", "z")
+    # 1-based codes: the k-th smallest label gets the k-th name
+    one_based = _frame(classes=3).assign(y=lambda f: f["y"] + 1)
+    one_based.to_csv(tmp_path / "stars.csv", index=False)
+    stars = TaskSpec(str(tmp_path / "stars.csv"), **spec, label_names=("low", "mid", "high")).load()
+    assert stars.card.label_names == ("low", "mid", "high")
+    assert set(stars.labels("train")) == {0, 1, 2}
+    # string labels: the names give the order of the classes
+    strings = _frame(classes=2).assign(y=lambda f: f["y"].map({0: "spam", 1: "ham"}))
+    strings.to_csv(tmp_path / "sms.csv", index=False)
+    sms = TaskSpec(str(tmp_path / "sms.csv"), **spec, label_names="ham,spam").load()
+    assert sms.card.label_names == ("ham", "spam")
+    spam = [text.endswith("topic 0") for text in sms.splits["train"]["text"]]  # topic 0 was labelled spam
+    assert sms.labels("train").tolist() == [int(is_spam) for is_spam in spam]  # spam is class 1
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"label_names": "a,b"}, r"2 label_names \['a', 'b'\] for the labels \[0, 1, 2\]"),
+    ({"label_names": "a"}, "must name at least two classes"),
+    ({"label_names": "a,a,b"}, "must name at least two classes, each once"),
+    ({"label_names": "a,b,c", "task_type": "regression"}, "given for a regression task"),
+])
+def test_bad_label_names(tmp_path, kwargs, message):
+    _frame(classes=3).to_csv(tmp_path / "data.csv", index=False)
+    with pytest.raises(TaskError, match=message):
+        TaskSpec(str(tmp_path / "data.csv"), text_column="sentence", label_column="y", **kwargs).load()

@@ -1,0 +1,81 @@
+"""``autodistiller recommend``: ranked KD pipelines for a task, without searching."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import yaml
+
+__all__ = ["add_command", "cmd_recommend", "print_recommendations"]
+
+
+def add_command(commands: Any, add_task: Callable[[Any], None], add_teacher: Callable[[Any], None],
+                add_cache: Callable[[Any], None]) -> None:
+    parser = commands.add_parser("recommend", help="suggest KD pipelines for a task from the meta-dataset")
+    add_task(parser)
+    parser.add_argument("--top-k", type=int, default=3, help="pipelines to list (default 3)")
+    parser.add_argument("--out", default=None, help="write the best pipeline as YAML (runs with distill --pipeline)")
+    parser.add_argument("--meta-dataset", default=None,
+                        help="learn from this meta-dataset (default: the one shipped with AutoDistiller)")
+    group = parser.add_argument_group("constraints")
+    group.add_argument("--student-layers", type=int, default=None, help="only students of this depth")
+    group.add_argument("--max-params", type=float, default=None, help="at most this many student parameters")
+    group.add_argument("--max-latency-ms", type=float, default=None,
+                       help="at most this predicted CPU latency per example (ms, batch 1)")
+    group.add_argument("--exclude", action="append", default=[], metavar="KEY=VALUE",
+                       help="rule out a stage option, e.g. --exclude augment.pipeline=contextual (repeatable)")
+    parser.add_argument("--fresh", type=int, default=300,
+                        help="also rank this many fresh samples of the meta-dataset's space (default 300)")
+    add_teacher(parser)
+    add_cache(parser)
+
+
+def print_recommendations(frame: Any, *, file: Any = sys.stdout) -> None:
+    """The ranked pipelines (their non-default flat keys), scores with uncertainty, cost, nearest tasks."""
+    from autodistiller.config import PipelineConfig
+
+    defaults = PipelineConfig().to_flat()
+    features = frame.attrs.get("features", {})
+    if frame.attrs.get("feature_seconds") is not None:
+        print(f"meta-features: {frame.attrs['feature_seconds']:.1f}s", file=file)
+    if frame.attrs.get("landmark_beats_teacher"):
+        print(f"note: a TF-IDF + linear model reaches {features.get('mf.landmark_tfidf_dev_score'):.4f} dev "
+              f"{frame.attrs.get('metric', '')}, at least the teacher's {frame.attrs.get('teacher_dev_score'):.4f}: "
+              "distilling this teacher is unlikely to beat the cheap baseline (long documents cut at max_length, "
+              "or keyword tasks). Consider the baseline, or a teacher that reads the whole text.", file=file)
+    near = ", ".join(f"{task} ({distance:.2f})" for task, distance in frame.attrs.get("nearest_tasks", []))
+    print(f"nearest training tasks (standardised meta-feature distance): {near}", file=file)
+    if frame.empty:
+        print("no pipeline satisfies the constraints.", file=file)
+        return
+    for row in frame.to_dict("records"):
+        changed = {k: v for k, v in row["pipeline"].items() if defaults.get(k) != v}
+        print(f"\n#{row['rank']}: predicted score {row['predicted_score']:.3f} +/- {row['uncertainty']:.3f} "
+              f"(normalised within a task: 1 = best), ~{row['predicted_train_seconds']:.0f}s to train, "
+              f"{row['student_params'] / 1e6:.1f}M params, ~{row['predicted_latency_ms']:.2f} ms/example",
+              file=file)
+        for key, value in changed.items():
+            print(f"    {key}: {value}", file=file)
+
+
+def cmd_recommend(args: argparse.Namespace, task: Any, teacher: Any) -> int:
+    from autodistiller.recommend import Constraints, default_recommender, recommend
+    from autodistiller.searcher import load_space, shipped_space
+
+    constraints = Constraints(student_layers=args.student_layers, max_params=args.max_params,
+                              max_latency_ms=args.max_latency_ms, exclude=Constraints.parse_exclude(args.exclude))
+    recommender = default_recommender(args.meta_dataset, cache_dir=args.cache_dir)
+    # every pipeline the meta-dataset ran, and fresh samples of its space (a seed is not a choice: left out)
+    fresh = [{k: v for k, v in p.items() if k != "training.seed"}
+             for p in load_space(shipped_space("distiller_meta")).random_points(args.fresh, seed=0)]
+    frame = recommend(task, top_k=args.top_k, constraints=constraints, teacher=teacher, recommender=recommender,
+                      candidates=recommender.candidates() + fresh, cache_dir=args.cache_dir)
+    print_recommendations(frame)
+    if args.out and not frame.empty:
+        with open(args.out, "w") as out:
+            yaml.safe_dump({"pipeline": frame["pipeline"].iloc[0]}, out, sort_keys=True)
+        print(f"\nwrote the best pipeline to {args.out} (autodistiller distill --pipeline {args.out})")
+    return 0

@@ -1,0 +1,120 @@
+"""``recommend(task)``: the whole path from a task spec to ranked pipelines, with the default recommender.
+
+The default recommender is fitted on the shipped meta-dataset (``meta_dataset/``: its rows and its per-task
+meta-features table) the first time it is needed, deterministically, and cached with skops under
+``<cache>/recommender/`` (keyed by the meta-dataset's content).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from autodistiller import meta_dataset
+from autodistiller._paths import cache_root
+from autodistiller.config import StudentConfig, TrainingConfig
+from autodistiller.engine import fine_tune_teacher
+from autodistiller.errors import ConfigError
+from autodistiller.models import DEFAULT_BACKBONE, TEACHER_TRAINING, Teacher, build_student, count_parameters
+from autodistiller.recommend._features import task_features
+from autodistiller.recommend._recommender import (
+    MF_GROUPS,
+    Constraints,
+    Recommender,
+    content_hash,
+    training_table,
+)
+from autodistiller.tasks import Task, TaskSpec, load_task
+
+__all__ = ["SHIPPED_FEATURES", "SHIPPED_METHOD", "TASK_FEATURES_FILE", "default_recommender",
+           "load_task_features", "recommend", "student_params_of"]
+
+#: the method and meta-feature groups the shipped recommender uses (chosen leave-one-family-out, see README)
+SHIPPED_METHOD = "surrogate"
+SHIPPED_FEATURES = tuple(f for g in MF_GROUPS.values() for f in g)
+#: per-task meta-features of the shipped meta-dataset (rows written before a feature existed lack it)
+TASK_FEATURES_FILE = "task_features.parquet"
+
+
+def load_task_features(root: str | os.PathLike[str] | None = None) -> pd.DataFrame | None:
+    """The meta-dataset's per-task meta-features table (index ``task``), or None when it has none."""
+    path = Path(root) if root is not None else meta_dataset.shipped_path()
+    file = path / TASK_FEATURES_FILE
+    return pd.read_parquet(file).set_index("task") if file.is_file() else None
+
+
+def default_recommender(root: str | os.PathLike[str] | None = None, *, method: str = SHIPPED_METHOD,
+                        features: tuple[str, ...] = SHIPPED_FEATURES,
+                        cache_dir: str | os.PathLike[str] | None = None) -> Recommender:
+    """The recommender fitted on the meta-dataset at ``root`` (default: the shipped one), cached on disk."""
+    rows = meta_dataset.load(root) if root is not None else meta_dataset.load()
+    if rows.empty:
+        raise ConfigError(f"the meta-dataset at {root or meta_dataset.shipped_path()} has no rows to learn from.")
+    table = training_table(rows, load_task_features(root))
+    key = f"{content_hash(table)}-{method}-{abs(hash(features)) % 10**8:08d}"
+    path = cache_root(cache_dir) / "recommender" / f"{key}.skops"
+    if path.is_file():
+        return Recommender.load(path)
+    recommender = Recommender(method, features=features).fit(table)
+    recommender.save(path)
+    return recommender
+
+
+def student_params_of(teacher: Teacher) -> Callable[[Mapping[str, Any]], float]:
+    """The exact parameter count of a pipeline's student taken from ``teacher`` (built once per shape)."""
+    depth = int(teacher.model.config.num_hidden_layers)
+
+    @functools.cache
+    def count(layers: int, hidden_size: int) -> float:
+        student, _ = build_student(StudentConfig(layers=layers, hidden_size=hidden_size), teacher.model)
+        return float(count_parameters(student))
+
+    def params(pipeline: Mapping[str, Any]) -> float:
+        layers = depth if pipeline.get("procedure.kind") == "born_again" else int(pipeline.get("student.layers", 2))
+        return float("inf") if layers > depth else count(layers, int(pipeline.get("student.hidden_size") or 0))
+
+    return params
+
+
+def recommend(
+    task: Task | TaskSpec | str,
+    *,
+    top_k: int = 3,
+    constraints: Constraints | None = None,
+    teacher: Teacher | None = None,
+    recommender: Recommender | None = None,
+    candidates: list[Mapping[str, Any]] | None = None,
+    meta_dataset_path: str | os.PathLike[str] | None = None,
+    backbone: str = DEFAULT_BACKBONE,
+    teacher_training: TrainingConfig = TEACHER_TRAINING,
+    cache_dir: str | os.PathLike[str] | None = None,
+    log: Callable[[str], None] = print,
+) -> pd.DataFrame:
+    """Ranked KD pipelines for ``task`` (see :meth:`Recommender.recommend` for the columns).
+
+    The teacher is fine-tuned once (cached) for the task's meta-features. ``candidates``: the pipelines to rank
+    (default: every pipeline of the meta-dataset; the CLI adds fresh samples of the space). ``frame.attrs`` adds
+    ``nearest_tasks``, ``features`` (the task's meta-features), ``feature_seconds`` and
+    ``landmark_beats_teacher`` (a TF-IDF + linear model scores at least the teacher's dev score: distillation
+    is unlikely to be worth it).
+    """
+    task_obj = task if isinstance(task, Task) else load_task(task, cache_dir=cache_dir)
+    teacher = teacher or fine_tune_teacher(task_obj, backbone=backbone, training=teacher_training,
+                                           cache_dir=cache_dir, log=log)
+    started = time.perf_counter()
+    features = task_features(task_obj, teacher, cache_dir=cache_dir)
+    feature_seconds = time.perf_counter() - started
+    recommender = recommender or default_recommender(meta_dataset_path, cache_dir=cache_dir)
+    frame = recommender.recommend(features, top_k=top_k, constraints=constraints, candidates=candidates,
+                                  params_of=student_params_of(teacher))
+    landmark = features.get("mf.landmark_tfidf_dev_score")
+    frame.attrs.update(features=features, feature_seconds=feature_seconds,
+                       landmark_beats_teacher=landmark is not None and landmark >= teacher.dev_score,
+                       teacher_dev_score=teacher.dev_score, metric=task_obj.card.metric)
+    return frame

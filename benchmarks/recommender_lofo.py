@@ -1,0 +1,161 @@
+"""The recommender, leave-one-family-out, by running its picks (real distillation, the meta-dataset's fidelity).
+
+For each held-out family: the recommender is fitted on the other families' rows; for each of the family's
+tasks it recommends a pipeline (ranking every pipeline of the meta-dataset and fresh samples of the space), and
+that pipeline is run with 3 seeds. It is compared with, each run with the same 3 seeds:
+(a) the pipeline the task's own search chose (its best dev trial); (b) the single best pipeline on average of
+the training families; (c) plain KD defaults (the portfolio's kd_default: its logged seed runs); (d) a random
+pipeline of the space. Also the Distiller paper's protocol: the recommender's top 5 against 5 random pipelines
+(one seed each). Reported per task and averaged: test scores, regret against (a) in points and relative to
+(a), and wins / ties / losses against (b) and (c) beyond seed noise (a difference larger than twice its
+standard error over the seeds).
+
+    python benchmarks/recommender_lofo.py [--tasks trec6,...] [--seeds 1,2,3] [--fresh 300] [--output FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import sys
+import time
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+SPACE = ROOT / "search_spaces" / "distiller_meta.yaml"
+
+
+def _run(pipeline: dict, task, teacher, seed: int, cache: dict) -> float:
+    """The test score of ``pipeline`` with ``seed`` (each distinct run once)."""
+    from autodistiller import PipelineConfig, distill
+    from autodistiller.recommend import pipeline_key
+
+    key = (task.name, pipeline_key(pipeline), seed)
+    if key not in cache:
+        config = PipelineConfig.from_flat({**pipeline, "training.seed": seed})
+        try:
+            cache[key] = distill(config, task, teacher, log=lambda _: None).test_score
+        except Exception as exc:  # a failed run scores nothing; say so, keep going
+            print(f"  run failed ({type(exc).__name__}: {exc}); scored as nan", flush=True)
+            cache[key] = float("nan")
+    return cache[key]
+
+
+def _fresh(count: int, seed: int) -> list[dict]:
+    import optuna
+
+    from autodistiller.searcher import load_space
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    space = load_space(SPACE)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
+    out = []
+    while len(out) < count:
+        values = space.sample(study.ask())
+        if not space.violated(values):
+            out.append({k: v for k, v in values.items() if k != "training.seed"})
+    return out
+
+
+def _beyond_noise(a: list[float], b: list[float]) -> int:
+    """+1 if a beats b by more than twice the standard error of the difference, -1 if it loses so, else 0."""
+    a, b = [x for x in a if math.isfinite(x)], [x for x in b if math.isfinite(x)]
+    if len(a) < 2 or len(b) < 2:
+        return 0
+    diff = statistics.mean(a) - statistics.mean(b)
+    se = math.sqrt(statistics.variance(a) / len(a) + statistics.variance(b) / len(b))
+    return 0 if abs(diff) <= 2 * se else (1 if diff > 0 else -1)
+
+
+def main(argv: list[str] | None = None) -> pd.DataFrame:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--meta-dataset", default=str(ROOT / "meta_dataset"))
+    parser.add_argument("--tasks", default=None, help="only these held-out tasks (default: every task)")
+    parser.add_argument("--seeds", default="1,2,3")
+    parser.add_argument("--fresh", type=int, default=300, help="fresh samples of the space among the candidates")
+    parser.add_argument("--output", default=None, help="write the per-task table (CSV) here")
+    args = parser.parse_args(argv)
+    seeds = [int(s) for s in args.seeds.split(",")]
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from build_meta_dataset import teacher_training
+
+    from autodistiller import TaskSpec, meta_dataset
+    from autodistiller.engine import fine_tune_teacher
+    from autodistiller.recommend import (
+        BestOnAverage,
+        Recommender,
+        flat_rows,
+        load_task_features,
+        pipeline_of,
+        training_table,
+    )
+    from autodistiller.searcher import load_points, load_space
+
+    # plain KD defaults: the portfolio's first pipeline, as its rows record it
+    default = pipeline_of(flat_rows([load_space(SPACE).complete_point(
+        load_points(ROOT / "meta_dataset" / "portfolio.yaml")[0])]).iloc[0].to_dict())
+    rows = meta_dataset.load(args.meta_dataset)
+    table = training_table(rows, load_task_features(args.meta_dataset))
+    chosen = set(args.tasks.split(",")) if args.tasks else set(table["task"])
+    runs: dict = {}
+    records = []
+    for family in sorted(table["task_family"].unique()):
+        held = sorted(set(table.loc[table["task_family"] == family, "task"]) & chosen)
+        if not held:
+            continue
+        train = table[table["task_family"] != family]
+        recommender = Recommender().fit(train)
+        best_average_key = BestOnAverage().fit(train[["task", "pipeline_key", "target"]]).score_keys().index[0]
+        best_average = recommender.pipelines_[best_average_key]
+        for task_name in held:
+            started = time.time()
+            task = TaskSpec(f"suite:{task_name}").load()
+            teacher = fine_tune_teacher(task, training=teacher_training(), log=lambda _: None)
+            task_rows = table[table["task"] == task_name]
+            features = task_rows.iloc[0].to_dict()
+            candidates = recommender.candidates() + _fresh(args.fresh, seed=zlib.crc32(task_name.encode()))
+            ranked = recommender.recommend(features, top_k=5, candidates=candidates)
+            search_best = pipeline_of(task_rows.sort_values("student_dev_score").iloc[-1])
+            random_pipelines = _fresh(6, seed=1 + zlib.crc32(task_name.encode()))
+            arms = {"recommended": ranked["pipeline"].iloc[0], "search_best": search_best,
+                    "best_on_average": best_average, "random": random_pipelines[0]}
+            scores = {arm: [_run(p, task, teacher, s, runs) for s in seeds] for arm, p in arms.items()}
+            defaults = rows[(rows["task"] == task_name) & rows["experiment_id"].str.endswith("-portfolio")]
+            scores["kd_defaults"] = [r["student_test_score"] for r in defaults.to_dict("records")
+                                     if pipeline_of(r) == default and r["training.seed"] in seeds]
+            top5 = [_run(p, task, teacher, seeds[0], runs) for p in ranked["pipeline"]]
+            random5 = [_run(p, task, teacher, seeds[0], runs) for p in random_pipelines[1:6]]
+            a = statistics.mean(scores["search_best"])
+            mean = {arm: statistics.mean(v) if v else float("nan") for arm, v in scores.items()}
+            record = {"task": task_name, "family": family, **{f"{arm}_test": m for arm, m in mean.items()},
+                      "regret_points": a - mean["recommended"], "regret_relative": (a - mean["recommended"]) / a,
+                      "vs_best_on_average": _beyond_noise(scores["recommended"], scores["best_on_average"]),
+                      "vs_kd_defaults": _beyond_noise(scores["recommended"], scores.get("kd_defaults", [])),
+                      "top5_mean": float(np.nanmean(top5)), "random5_mean": float(np.nanmean(random5)),
+                      "minutes": (time.time() - started) / 60}
+            records.append(record)
+            print(json.dumps(record), flush=True)
+    frame = pd.DataFrame(records)
+    if args.output:
+        frame.to_csv(args.output, index=False)
+    print(frame.round(4).to_string(index=False))
+    print("\nmean test score by arm: " + ", ".join(f"{c[:-5]} {frame[c].mean():.4f}" for c in frame.columns
+                                                  if c.endswith("_test")))
+    for other in ("vs_best_on_average", "vs_kd_defaults"):
+        counts = frame[other].value_counts().to_dict()
+        print(f"recommended {other}: {counts.get(1, 0)} wins / {counts.get(0, 0)} ties / {counts.get(-1, 0)} losses")
+    print(f"Distiller protocol: top-5 mean {frame['top5_mean'].mean():.4f} vs 5 random {frame['random5_mean'].mean():.4f}")
+    print(f"command: python benchmarks/recommender_lofo.py {' '.join(sys.argv[1:])}".rstrip())
+    print(f"mean_regret_points: {frame['regret_points'].mean():.4f}")
+    return frame
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,162 @@
+"""The recommender on a small real meta-dataset: fit, recommend under constraints, save / load, evaluate."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from autodistiller.errors import ConfigError
+from autodistiller.recommend import (
+    METHODS,
+    Constraints,
+    Recommender,
+    RecommenderFileError,
+    feature_group_ablation,
+    leave_one_family_out,
+    recommend,
+    summarize,
+    training_table,
+)
+
+
+@pytest.fixture(scope="module")
+def table(tiny_rows):
+    return training_table(tiny_rows)
+
+
+def test_training_table_normalises_within_each_task(table, tiny_rows):
+    assert set(table["task"]) == {"tiny", "tiny_b", "tiny_reg"}
+    for _, rows in table.groupby("task"):
+        assert rows["target"].between(0, 1).all() and rows["student_dev_score"].nunique() > 2  # real spread
+        order = rows.sort_values("student_dev_score")
+        assert order["target"].is_monotonic_increasing  # percentiles of the task's own trials, ties shared
+        assert order["target"].iloc[-1] == rows["target"].max()
+    with pytest.raises(ConfigError, match="no completed trial"):
+        training_table(tiny_rows.assign(status="failed"))
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_every_method_ranks_the_pipelines_it_knows(table, method):
+    recommender = Recommender(method).fit(table[table["task"] != "tiny_b"])
+    features = table[table["task"] == "tiny_b"].iloc[0].to_dict()
+    ranked = recommender.recommend(features, top_k=4)
+    assert list(ranked["rank"]) == list(range(1, len(ranked) + 1)) and len(ranked) >= 2
+    assert ranked["predicted_score"].is_monotonic_decreasing
+    assert (ranked["uncertainty"] >= 0).all() and (ranked["predicted_train_seconds"] > 0).all()
+    assert {task for task, _ in ranked.attrs["nearest_tasks"]} <= {"tiny", "tiny_reg"}
+
+
+def test_the_surrogate_ranks_pipelines_it_never_saw(table):
+    recommender = Recommender().fit(table)
+    features = table.iloc[0].to_dict()
+    fresh = [{"loss.kind": "kl", "loss.temperature": 5.0, "student.layers": 3}, {"loss.kind": "annealing"}]
+    ranked = recommender.recommend(features, top_k=5, candidates=fresh)
+    assert len(ranked) == 2 and set(ranked["loss.kind"]) == {"kl", "annealing"}
+
+
+def test_constraints_are_always_satisfied(table):
+    recommender = Recommender().fit(table)
+    features = table.iloc[0].to_dict()
+    params = sorted(table["student_params"].unique())
+    layers = sorted(table["student.layers"].unique())
+    cases = itertools.product([None, *layers], [None, *params], [None, 1e9],
+                              [(), (("augment.pipeline", "random"),), (("loss.kind", "none"),)])
+    for student_layers, max_params, max_latency, exclude in cases:
+        constraints = Constraints(student_layers=student_layers, max_params=max_params, max_latency_ms=max_latency,
+                                  exclude=exclude)
+        ranked = recommender.recommend(features, top_k=20, constraints=constraints)
+        for row in ranked.to_dict("records"):
+            pipeline = row["pipeline"]
+            assert student_layers is None or pipeline["student.layers"] == student_layers
+            assert max_params is None or row["student_params"] <= max_params
+            assert max_latency is None or row["predicted_latency_ms"] <= max_latency
+            assert not constraints.excludes(pipeline)
+            assert "random" not in str(pipeline.get("augment.pipeline")) or not exclude or exclude[0][1] != "random"
+    tight = recommender.recommend(features, constraints=Constraints(max_params=1.0))
+    assert tight.empty  # nothing that small: an empty answer, never a pipeline that breaks the budget
+    with pytest.raises(ConfigError, match="KEY=VALUE"):
+        Constraints.parse_exclude(["augment.pipelines=contextual"])
+
+
+def test_save_load_round_trip_and_refusals(table, tmp_path):
+    recommender = Recommender().fit(table)
+    features = table.iloc[0].to_dict()
+    path = recommender.save(tmp_path / "model.skops")
+    loaded = Recommender.load(path)
+    pd.testing.assert_frame_equal(loaded.recommend(features, top_k=3).drop(columns="pipeline"),
+                                  recommender.recommend(features, top_k=3).drop(columns="pipeline"))
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one flipped byte: the checksum in the stamp no longer matches
+    tampered = tmp_path / "tampered.skops"
+    tampered.write_bytes(bytes(data))
+    (tmp_path / "tampered.skops.json").write_text((tmp_path / "model.skops.json").read_text())
+    with pytest.raises(RecommenderFileError, match="changed after it was saved"):
+        Recommender.load(tampered)
+    import json
+
+    import skops.io as sio
+
+    class Evil:  # a type nobody vouched for, inside an otherwise valid file
+        pass
+
+    recommender.evil_ = Evil()
+    untrusted = tmp_path / "untrusted.skops"
+    sio.dump(recommender, untrusted)
+    import hashlib
+
+    stamp = {**recommender.stamp_, "sha256": hashlib.sha256(untrusted.read_bytes()).hexdigest()}
+    (tmp_path / "untrusted.skops.json").write_text(json.dumps(stamp))
+    with pytest.raises(RecommenderFileError, match="outside the trusted list"):
+        Recommender.load(untrusted)
+    with pytest.raises(RecommenderFileError, match="needs the file and its"):
+        Recommender.load(tmp_path / "missing.skops")
+
+
+def test_recommend_a_csv_task_that_is_not_in_the_meta_dataset(tiny_meta, tmp_path):
+    from autodistiller.testing import one_torch_thread, tiny_task, tiny_teacher
+
+    with one_torch_thread():
+        new_task = tiny_task(tmp_path, rows=100, seed=11, name="unseen")
+        teacher = tiny_teacher(tmp_path, new_task)
+        frame = recommend(new_task, teacher=teacher, top_k=2, meta_dataset_path=tiny_meta, cache_dir=tmp_path / "c",
+                          constraints=Constraints(exclude=(("loss.kind", "none"),)), log=lambda _: None)
+    assert 1 <= len(frame) <= 2 and not (frame["loss.kind"] == "none").any()
+    assert frame.attrs["features"]["mf.train_size"] == len(new_task.splits["train"])
+    assert frame.attrs["feature_seconds"] >= 0 and isinstance(frame.attrs["landmark_beats_teacher"], bool)
+    assert (frame["student_params"] > 0).all() and np.isfinite(frame["student_params"]).all()
+
+
+def test_leave_one_family_out_scores_each_method_on_held_out_tasks(table):
+    frame = leave_one_family_out(table)
+    assert set(frame["task"]) == {"tiny", "tiny_b", "tiny_reg"} and set(frame["method"]) == set(METHODS)
+    assert (frame["normalized_regret"] <= 1.0 + 1e-9).all() and frame["pick_percentile"].between(0, 1).all()
+    summary = summarize(frame)
+    assert list(summary.columns[:2]) == ["mean_normalized_regret", "mean_regret"] and len(summary) == 3
+    ablation = feature_group_ablation(table)
+    assert ablation["without"].iloc[0].startswith("(none") and len(ablation) == 7
+
+
+def test_the_recommend_command_ranks_fresh_samples_too(tiny_meta, tiny_runs, tmp_path, capsys):
+    from autodistiller.cli import main
+
+    task, teacher = tiny_runs[1]
+    out = tmp_path / "best.yaml"
+    code = main(["recommend", "--task", task.spec.source, "--teacher-dir", str(teacher.path), "--meta-dataset",
+                 str(tiny_meta), "--top-k", "2", "--fresh", "40", "--out", str(out), "--cache-dir", str(tmp_path)])
+    printed = capsys.readouterr().out
+    assert code == 0 and "#1: predicted score" in printed and "nearest training tasks" in printed
+    from autodistiller import PipelineConfig
+
+    assert PipelineConfig.from_yaml(out).training.max_train_examples >= 0  # distill --pipeline runs it as is
+
+
+def test_a_pipeline_has_one_identity_whatever_the_column_dtype():
+    from autodistiller.recommend import pipeline_key
+
+    as_ints = {"loss.kind": "kl", "intermediate.objective": "infonce", "intermediate.critic_hidden": 128,
+               "loss.temperature": 2}
+    as_floats = {**as_ints, "intermediate.critic_hidden": 128.0, "loss.temperature": 2.0}
+    assert pipeline_key(as_ints) == pipeline_key(as_floats)
