@@ -33,8 +33,10 @@ def add_command(commands: Any, add_task: Callable[[Any], None], add_teacher: Cal
     add_cache(parser)
 
 
-def print_recommendations(frame: Any, *, file: Any = sys.stdout) -> None:
-    """The ranked pipelines (their non-default flat keys), scores with uncertainty, cost, nearest tasks."""
+def print_recommendations(frame: Any, *, file: Any = None) -> None:
+    """The ranked pipelines (their non-default flat keys), scores with uncertainty, cost, nearest tasks (to
+    ``file``, default: the ``sys.stdout`` of the call, not the one of the import)."""
+    file = sys.stdout if file is None else file
     from autodistiller.config import PipelineConfig
 
     defaults = PipelineConfig().to_flat()

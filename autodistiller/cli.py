@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import yaml
@@ -15,7 +15,7 @@ from autodistiller import _recommend_cli as recommend_cli
 from autodistiller.analysis import commands as analysis_cli
 from autodistiller.errors import AutoDistillerError, ConfigError
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "active_pipeline"]
 
 
 def _add_cache(parser: argparse.ArgumentParser) -> None:
@@ -29,10 +29,16 @@ def _add_task(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--task", required=True,
                        help="suite:<name> (see `autodistiller tasks`), a local .csv/.tsv/.jsonl/.parquet file or "
                             "directory of split files, or a Hugging Face dataset id (glue/sst2, imdb)")
-    group.add_argument("--text-column", default="text")
-    group.add_argument("--text-pair-column", default=None)
-    group.add_argument("--label-column", default="label")
-    group.add_argument("--task-type", choices=("single", "pair", "regression"), default=None)
+    group.add_argument("--text-column", default="text",
+                       help="column of the text, for a local file or Hub dataset (default: %(default)s)")
+    group.add_argument("--text-pair-column", default=None,
+                       help="column of the second text of pair tasks (NLI, paraphrase); needed with --task-type "
+                            "pair (default: none, one text per example)")
+    group.add_argument("--label-column", default="label",
+                       help="column of the class label or regression score (default: %(default)s)")
+    group.add_argument("--task-type", choices=("single", "pair", "regression"), default=None,
+                       help="single text, text pair, or regression on a number (default: pair when "
+                            "--text-pair-column is given, else single)")
     group.add_argument("--metric", default=None, help="primary metric (accuracy, macro_f1, f1, mcc, pearson, ...)")
     group.add_argument("--group-column", default=None, metavar="COL",
                        help="split a single file so that rows with one value of COL (a sentence with many "
@@ -43,7 +49,10 @@ def _add_task(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_teacher(parser: argparse.ArgumentParser) -> None:
-    from autodistiller.models import DEFAULT_BACKBONE, TEACHER_TRAINING
+    from autodistiller._defaults import (  # torch-free: --help prints at once
+        DEFAULT_BACKBONE,
+        TEACHER_TRAINING,
+    )
 
     group = parser.add_argument_group("teacher (fine-tuned once, then cached)")
     group.add_argument("--backbone", default=DEFAULT_BACKBONE,
@@ -134,6 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
     trials.add_argument("--top", type=int, default=10, help="best N by student dev score (0: all)")
     trials.add_argument("--format", choices=("table", "csv", "markdown"), default="table")
     trials.add_argument("--columns", default=None, help="comma-separated columns to show")
+    trials.add_argument("--skip-bad-files", action="store_true",
+                        help="read around unreadable or invalid files (listed on stderr) instead of refusing")
     analysis_cli.add_trials_arguments(trials)  # --query, --group-by, --baseline
     analysis_cli.add_commands(commands)  # report, export-optuna
 
@@ -163,8 +174,8 @@ def _load_task(args: argparse.Namespace) -> Any:
 
 
 def _teacher_training(args: argparse.Namespace) -> Any:
+    from autodistiller._defaults import TEACHER_TRAINING
     from autodistiller.config import TrainingConfig
-    from autodistiller.models import TEACHER_TRAINING
 
     return TrainingConfig(**{
         **TEACHER_TRAINING.__dict__,
@@ -200,6 +211,20 @@ def resume_command(experiment_path: str, argv: Sequence[str] | None = None) -> s
     if "--resume" not in args:
         args.append("--resume")
     return shlex.join(["autodistiller", *args])
+
+
+def active_pipeline(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The pipeline a trial row ran: its pipeline columns that apply (inactive ones are null in a row), as
+    plain Python values, in config order."""
+    from autodistiller.config import PipelineConfig
+
+    out = {}
+    for key in PipelineConfig().to_flat():
+        value = row.get(key)
+        value = value.item() if hasattr(value, "item") else value  # numpy scalars from pandas
+        if value is not None and value == value:  # NaN: not applicable
+            out[key] = value
+    return out
 
 
 def parse_overrides(pairs: Sequence[str]) -> dict[str, Any]:
@@ -310,8 +335,14 @@ def _cmd_search(args: argparse.Namespace) -> int:
     if outcome.best_row is not None:
         print(f"\nbest pipeline ({outcome.best_row['metric']} dev {outcome.best_row['student_dev_score']:.4f}, "
               f"teacher {outcome.best_row['teacher_dev_score']:.4f}):")
-        print(outcome.best_config.to_yaml())
+        print(yaml.safe_dump(active_pipeline(outcome.best_row), sort_keys=False).rstrip())
         print(f"saved to {outcome.best_dir} (pipeline.yaml, result.json, student/)")
+    if outcome.unwritten_rows:
+        print(f"\nerror: {len(outcome.unwritten_rows)} trial row(s) could not be written to {outcome.meta_dataset} "
+              f"and were kept in:\n  " + "\n  ".join(outcome.unwritten_rows)
+              + f"\nCopy them into {outcome.meta_dataset} (same task=<name>/ layout) once it is writable.",
+              file=sys.stderr)
+        return 1
     return 0
 
 
@@ -360,9 +391,19 @@ def _cmd_trials(args: argparse.Namespace) -> int:
         raise ConfigError(f"no trials at {root}; run `autodistiller search` or pass --meta-dataset.")
     filters = {key: value for key, value in (("task", args.task), ("experiment_id", args.experiment),
                                              ("status", args.status)) if value}
-    frame = meta_dataset.load(root, filters=filters or None)
+    if args.skip_bad_files:
+        import warnings
+
+        with warnings.catch_warnings():  # listed below, without a Python warning's file and line
+            warnings.simplefilter("ignore", UserWarning)
+            frame = meta_dataset.load(root, filters=filters or None, on_bad_files="skip")
+        for path in frame.attrs["skipped_files"]:
+            print(f"skipped unreadable file {path}", file=sys.stderr)
+    else:
+        frame = meta_dataset.load(root, filters=filters or None)
     if filters and frame.empty:
-        tasks = sorted(set(meta_dataset.load(root, columns=["task"])["task"].dropna()))
+        tasks = sorted(set(meta_dataset.load(root, columns=["task"], on_bad_files="skip" if args.skip_bad_files
+                                             else "raise")["task"].dropna()))
         asked = " ".join(f"--{'experiment' if k == 'experiment_id' else k} {v}" for k, v in filters.items())
         raise ConfigError(f"no trials match {asked} in {root}; its tasks are: {', '.join(tasks) or 'none'}.")
     frame = analysis_cli.query_trials(frame, args.query)

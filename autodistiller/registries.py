@@ -1,8 +1,10 @@
 """Name -> implementation registries: the one vocabulary of YAML spaces, config values and Parquet cells.
 
 The pipeline registries live here, below :mod:`autodistiller.config`, so the config validates against them
-without importing the stages; each stage package registers its options into them when it is imported (and
-importing :mod:`autodistiller` imports every stage).
+without importing the stages; each stage package registers its options into them when it is imported. A
+pipeline registry knows its providers (the stage packages, :data:`PIPELINE_PROVIDERS`) and imports them on its
+first lookup, so every registry is full whenever anything reads it, while ``import autodistiller`` (and
+``autodistiller --help``) stays free of torch.
 
 A registry that ``selects`` a config field (``loss.kind``) makes the other parameters of that field's section
 conditional: each registered option declares the section parameters it reads, in ``uses`` (its constructor
@@ -12,7 +14,8 @@ only when an option that declares it is chosen (see :func:`autodistiller.config.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import importlib
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Generic, TypeVar
 
 from autodistiller.errors import UnknownOptionError
@@ -25,6 +28,7 @@ __all__ = [
     "INTERMEDIATE_OBJECTIVES",
     "LAYER_MAPPINGS",
     "MI_CRITICS",
+    "PIPELINE_PROVIDERS",
     "PIPELINE_REGISTRIES",
     "PREDICTION_LOSSES",
     "PROCEDURES",
@@ -37,18 +41,34 @@ class Registry(Generic[T]):
     """Maps option names to implementations, filled with the :meth:`register` decorator.
 
     ``selects`` names the config field whose value picks an option (``"loss.kind"``); ``separator`` lets that
-    value name an ordered sequence of options (``augment.pipeline = "random+contextual"``).
+    value name an ordered sequence of options (``augment.pipeline = "random+contextual"``). ``providers``
+    name the modules that register into it: the first lookup imports them.
 
     >>> LOSSES = Registry("prediction loss")
     >>> @LOSSES.register("kl")
     ... class KLLoss: ...
     """
 
-    def __init__(self, kind: str, *, selects: str | None = None, separator: str | None = None) -> None:
+    def __init__(self, kind: str, *, selects: str | None = None, separator: str | None = None,
+                 providers: Sequence[str] = ()) -> None:
         self.kind = kind
         self.selects = selects
         self.separator = separator
         self._entries: dict[str, T] = {}
+        self._providers = tuple(providers)
+
+    def _load_providers(self) -> None:
+        """Import the modules that register into this registry (once). A lookup made while they import sees
+        what is registered so far, as it did when the package imported every stage eagerly."""
+        if not self._providers:
+            return
+        providers, self._providers = self._providers, ()
+        try:
+            for module in providers:
+                importlib.import_module(module)
+        except BaseException:
+            self._providers = providers  # not filled: the next lookup tries again (and fails the same way)
+            raise
 
     def register(self, name: str) -> Callable[[T], T]:
         if not name or name != name.strip() or (self.separator and self.separator in name):
@@ -63,6 +83,7 @@ class Registry(Generic[T]):
         return decorator
 
     def get(self, name: str, *, key: str | None = None) -> T:
+        self._load_providers()
         try:
             return self._entries[name]
         except KeyError:
@@ -77,18 +98,22 @@ class Registry(Generic[T]):
         return [name.strip() for name in names]
 
     def names(self) -> list[str]:
+        self._load_providers()
         return sorted(self._entries)
 
     def items(self) -> list[tuple[str, T]]:
+        self._load_providers()
         return sorted(self._entries.items())
 
     def __contains__(self, name: object) -> bool:
+        self._load_providers()
         return name in self._entries
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())
 
     def __len__(self) -> int:
+        self._load_providers()
         return len(self._entries)
 
     def __repr__(self) -> str:
@@ -101,13 +126,20 @@ def option_parameters(option: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys((*getattr(option, "uses", ()), *getattr(option, "reads", ()))))
 
 
-PREDICTION_LOSSES: Registry[Any] = Registry("prediction loss", selects="loss.kind")
-INTERMEDIATE_OBJECTIVES: Registry[Any] = Registry("intermediate objective", selects="intermediate.objective")
-LAYER_MAPPINGS: Registry[Any] = Registry("layer mapping")
-MI_CRITICS: Registry[Any] = Registry("mi critic")
-AUGMENTERS: Registry[Any] = Registry("augmenter", selects="augment.pipeline", separator="+")
-AUGMENT_POLICIES: Registry[Any] = Registry("augment policy", selects="augment.policy")
-PROCEDURES: Registry[Any] = Registry("procedure", selects="procedure.kind")
+#: the stage packages that register the pipeline options, in the order ``import autodistiller`` used to import
+#: them (importlib names: a registry imports its providers lazily, the stages import the registries)
+PIPELINE_PROVIDERS = ("autodistiller.augment", "autodistiller.intermediate", "autodistiller.prediction",
+                      "autodistiller.procedures")
+
+PREDICTION_LOSSES: Registry[Any] = Registry("prediction loss", selects="loss.kind", providers=PIPELINE_PROVIDERS)
+INTERMEDIATE_OBJECTIVES: Registry[Any] = Registry("intermediate objective", selects="intermediate.objective",
+                                                  providers=PIPELINE_PROVIDERS)
+LAYER_MAPPINGS: Registry[Any] = Registry("layer mapping", providers=PIPELINE_PROVIDERS)
+MI_CRITICS: Registry[Any] = Registry("mi critic", providers=PIPELINE_PROVIDERS)
+AUGMENTERS: Registry[Any] = Registry("augmenter", selects="augment.pipeline", separator="+",
+                                     providers=PIPELINE_PROVIDERS)
+AUGMENT_POLICIES: Registry[Any] = Registry("augment policy", selects="augment.policy", providers=PIPELINE_PROVIDERS)
+PROCEDURES: Registry[Any] = Registry("procedure", selects="procedure.kind", providers=PIPELINE_PROVIDERS)
 
 #: every registry of a KD pipeline's options, in stage order
 PIPELINE_REGISTRIES: tuple[Registry[Any], ...] = (

@@ -1,5 +1,5 @@
 """The package's import graph: acyclic (function-level imports included), and no subpackage reaches into
-another's private ``_x`` modules."""
+another's private ``_x`` modules. And the suite's own shape: every test checks something."""
 
 from __future__ import annotations
 
@@ -130,3 +130,33 @@ def test_the_checker_sees_function_level_imports_and_cycles(tmp_path):
     modules = {"autodistiller.x": path, "autodistiller.y": path, "autodistiller.config": path}
     assert _imports("autodistiller.x", path, modules) == {"autodistiller.config", "autodistiller.y"}
     assert _cycles({"a": {"b"}, "b": {"a"}, "c": {"a"}}) == [["a", "b"]]
+
+
+#: calls that check by themselves: pytest's context managers, scikit-learn's ``check(estimator)`` (from
+#: ``parametrize_with_checks``) and the ``assert_*`` / ``check_estimator`` helpers
+_CHECKING_CALLS = ("raises", "warns", "fail", "check")
+_CHECKING_PREFIXES = ("assert", "_assert", "check_estimator")
+
+
+def _checks(function: ast.AST) -> bool:
+    for node in ast.walk(function):
+        if isinstance(node, ast.Assert):
+            return True
+        if isinstance(node, ast.Call):
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+            if name in _CHECKING_CALLS or name.startswith(_CHECKING_PREFIXES):
+                return True
+    return False
+
+
+def test_every_test_function_checks_something():
+    """A test without an ``assert`` or ``pytest.raises`` passes whatever the code does."""
+    tests_dir = Path(__file__).parent
+    unchecked = [
+        f"{path.relative_to(tests_dir)}::{node.name}"
+        for path in sorted(tests_dir.rglob("test_*.py"))
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test_")
+        and not _checks(node)
+    ]
+    assert unchecked == []

@@ -1,4 +1,5 @@
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
@@ -45,6 +46,24 @@ def test_bad_task_is_a_clear_cli_error(capsys, tmp_path):
     assert "none.yaml does not exist" in capsys.readouterr().err
 
 
+def test_task_flags_have_help_with_defaults(capsys):
+    with pytest.raises(SystemExit):
+        main(["distill", "--help"])
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    assert "column of the text, for a local file or Hub dataset (default: text)" in text
+    assert "column of the class label or regression score (default: label)" in text
+    assert "needed with --task-type pair (default: none" in text
+    assert "(default: pair when --text-pair-column is given, else single)" in text
+
+
+def test_pair_task_without_pair_column_is_a_clear_cli_error(capsys, tmp_path):
+    data = tmp_path / "nli.csv"
+    data.write_text("text,label\na,0\n")
+    space = Path(__file__).parents[1] / "search_spaces" / "quick.yaml"
+    assert main(["search", "--task", str(data), "--task-type", "pair", "--space", str(space)]) == 2
+    assert "task_type='pair' needs the column of each example's second text" in capsys.readouterr().err
+
+
 def test_trials_command_formats(capsys, tmp_path):
     now = dt.datetime.now(dt.timezone.utc)
     for i, score in enumerate([0.5, 0.9, 0.7]):
@@ -61,6 +80,56 @@ def test_trials_command_formats(capsys, tmp_path):
     assert out.startswith("| trial_id | student_dev_score |") and "| t1 | 0.9 |" in out
     assert main(["trials", "--meta-dataset", str(tmp_path / "empty")]) == 2
     assert main(["trials", "--meta-dataset", str(tmp_path), "--columns", "nope"]) == 2
+
+
+def test_trials_skip_bad_files(capsys, tmp_path):
+    md.write_row(tmp_path, "trec6", {"experiment_id": "e", "trial_id": "t0", "status": "completed",
+                                     "ended_at": dt.datetime.now(dt.timezone.utc), "student_dev_score": 0.5})
+    broken = tmp_path / "task=trec6" / "e__t1.parquet"
+    broken.write_bytes(b"garbage")
+    assert main(["trials", "--meta-dataset", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{broken}: not a readable Parquet file" in err and "--skip-bad-files" in err
+    assert main(["trials", "--meta-dataset", str(tmp_path), "--skip-bad-files", "--format", "csv"]) == 0
+    out, err = capsys.readouterr()
+    assert f"skipped unreadable file {broken}" in err and "Warning" not in err
+    assert len(out.strip().splitlines()) == 2 and ",t0," in out
+
+
+_HEAVY = ("torch", "transformers", "ray", "pandas", "pyarrow", "datasets", "optuna", "sklearn")
+_LIGHT_CLI = """
+import sys
+from autodistiller.cli import main
+for argv in (["--help"], ["search", "--help"], ["search"], ["distill", "--task"]):
+    try:
+        main(argv)
+    except SystemExit as exit:
+        assert exit.code == (0 if "--help" in argv else 2), (argv, exit.code)
+print(sorted(m for m in {heavy!r} if m in sys.modules))
+"""
+
+
+def test_help_and_argument_errors_print_without_the_heavy_stacks():
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-c", _LIGHT_CLI.replace("{heavy!r}", repr(_HEAVY))], capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.strip().splitlines()[-1] == "[]"  # no torch, transformers, ray, pandas, ... imported
+    assert "usage: autodistiller search" in run.stdout and "the following arguments are required: --task" in run.stderr
+
+
+def test_the_best_pipeline_is_printed_with_its_active_parameters_only():
+    import math
+
+    from autodistiller.cli import active_pipeline
+
+    row = {**PipelineConfig().replace(**{"loss.kind": "mse"}).to_flat(), "loss.temperature": math.nan,
+           "augment.eda_sr": None, "student_dev_score": 0.8}
+    active = active_pipeline(row)
+    assert active["loss.kind"] == "mse" and "loss.temperature" not in active and "augment.eda_sr" not in active
+    assert "student_dev_score" not in active and list(active)[:1] == [next(iter(PipelineConfig().to_flat()))]
 
 
 def test_trials_of_a_task_without_rows_say_so(capsys, tmp_path):

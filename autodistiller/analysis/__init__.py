@@ -13,31 +13,53 @@ Every function takes the frame, ``task`` / ``family`` / ``status`` filters, and 
 (documented columns); none modifies its input. NULL pipeline values mean "not applicable" and are skipped.
 """
 
-from autodistiller.analysis._best import best_pipelines, compare_models
-from autodistiller.analysis._effects import option_effects
-from autodistiller.analysis._findings import (
-    CLAIMS,
-    INCONCLUSIVE,
-    NOT_SUPPORTED,
-    SUPPORTED,
-    distiller_findings,
-    verdict,
-)
-from autodistiller.analysis._frame import (
-    KD_STAGES,
-    POOLED,
-    STAGE_OPTIONS,
-    STAGES,
-    pipeline_keys,
-    searched_params,
-    select,
-    with_scores,
-)
-from autodistiller.analysis._importance import EVALUATORS, param_importance, stage_importance
-from autodistiller.analysis._pareto import pareto_front, pareto_mask
-from autodistiller.analysis._progress import best_so_far
-from autodistiller.analysis._report import render_report, suite_baselines
-from autodistiller.analysis._study import export_optuna, param_distributions, rows_to_study
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from autodistiller.analysis._best import best_pipelines, compare_models
+    from autodistiller.analysis._effects import option_effects
+    from autodistiller.analysis._findings import (
+        CLAIMS,
+        INCONCLUSIVE,
+        NOT_SUPPORTED,
+        SUPPORTED,
+        distiller_findings,
+        verdict,
+    )
+    from autodistiller.analysis._frame import (
+        KD_STAGES,
+        POOLED,
+        STAGE_OPTIONS,
+        STAGES,
+        pipeline_keys,
+        searched_params,
+        select,
+        with_scores,
+    )
+    from autodistiller.analysis._importance import EVALUATORS, param_importance, stage_importance
+    from autodistiller.analysis._pareto import pareto_front, pareto_mask
+    from autodistiller.analysis._progress import best_so_far
+    from autodistiller.analysis._report import render_report, suite_baselines
+    from autodistiller.analysis._study import export_optuna, param_distributions, rows_to_study
+
+#: public name -> its module, imported on first access (PEP 562): ``autodistiller.analysis.commands`` (the
+#: command line's parsers) loads neither pandas nor optuna
+_LAZY = {
+    **dict.fromkeys(("best_pipelines", "compare_models"), "_best"),
+    "option_effects": "_effects",
+    **dict.fromkeys(("CLAIMS", "INCONCLUSIVE", "NOT_SUPPORTED", "SUPPORTED", "distiller_findings", "verdict"),
+                    "_findings"),
+    **dict.fromkeys(("KD_STAGES", "POOLED", "STAGE_OPTIONS", "STAGES", "pipeline_keys", "searched_params", "select",
+                     "with_scores"), "_frame"),
+    **dict.fromkeys(("EVALUATORS", "param_importance", "stage_importance"), "_importance"),
+    **dict.fromkeys(("pareto_front", "pareto_mask"), "_pareto"),
+    "best_so_far": "_progress",
+    **dict.fromkeys(("render_report", "suite_baselines"), "_report"),
+    **dict.fromkeys(("export_optuna", "param_distributions", "rows_to_study"), "_study"),
+}
 
 __all__ = [
     "CLAIMS",
@@ -69,3 +91,15 @@ __all__ = [
     "verdict",
     "with_scores",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

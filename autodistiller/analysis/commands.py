@@ -7,12 +7,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import Any
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from autodistiller.errors import ConfigError
+
+if TYPE_CHECKING:  # pandas is imported by the commands that run, not by `autodistiller --help`
+    import pandas as pd
 
 __all__ = ["COMMANDS", "add_commands", "add_trials_arguments", "baseline_comparison", "group_trials",
            "query_trials"]
@@ -91,6 +91,9 @@ def group_trials(frame: pd.DataFrame, by: str | Sequence[str]) -> pd.DataFrame:
     ``test_of_best`` (test score of the best-dev trial), ``mean_retained`` (score retained), ``median_params``
     and ``median_latency_ms``. Rows where a ``by`` column is NULL (not applicable) form their own group.
     """
+    import numpy as np
+    import pandas as pd
+
     from autodistiller.analysis._frame import with_scores
 
     keys = [by] if isinstance(by, str) else list(by)

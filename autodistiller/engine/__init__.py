@@ -1,7 +1,13 @@
 """The KD engine: resolve a pipeline into a :class:`Plan`, execute it (``distill``), and the training loop it
 shares with teacher fine-tuning."""
 
-from autodistiller.engine._callbacks import EpochCallback, EpochReport, PrintProgress
+from autodistiller.engine._callbacks import (
+    EpochCallback,
+    EpochReport,
+    PrintProgress,
+    StepProgress,
+    TrainingProgress,
+)
 from autodistiller.engine._device import autocast_dtype, seed_everything, select_device, set_threads
 from autodistiller.engine._epochs import SoftTargets
 from autodistiller.engine._inputs import teacher_outputs
@@ -21,6 +27,8 @@ __all__ = [
     "Plan",
     "PrintProgress",
     "SharedTeacherCache",
+    "StepProgress",
+    "TrainingProgress",
     "SoftTargets",
     "TeacherCacheCoordinator",
     "TrainOutcome",

@@ -25,7 +25,7 @@ from autodistiller.models import (
 )
 from autodistiller.tasks import EncodedSplit, Task, encode_splits, subset_indices
 
-__all__ = ["RunInputs", "TeacherTargets", "SOURCE_INDEX", "same_tokens", "teacher_outputs"]
+__all__ = ["RunInputs", "TeacherTargets", "SOURCE_INDEX", "same_tokens", "teacher_outputs", "truncation_note"]
 
 #: row of each example in the cached training rows (stays on the host: no device sync to read it)
 SOURCE_INDEX = HOST_PREFIX + "source_index"
@@ -48,6 +48,15 @@ def _tokenizer(name: str, cache_dir: Any) -> tuple[Any, str]:
 
     path = resolve_model_path(name, cache_dir)
     return AutoTokenizer.from_pretrained(path), path
+
+
+def truncation_note(split: EncodedSplit, max_length: int) -> str:
+    """``"; 12 of them (0.6%) longer than max_length=64 tokens and cut"``, or "" when none was cut (or it is
+    not known): the share a user should hear about before trusting a score."""
+    cut = split.truncated_count
+    if not cut:
+        return ""
+    return f"; {cut} of them ({cut / len(split):.1%}) longer than max_length={max_length} tokens and cut"
 
 
 def same_tokens(a: EncodedSplit, b: EncodedSplit) -> bool:
@@ -142,7 +151,7 @@ class TeacherTargets:
         if (teacher is not None and use_cache and (plan.loss.needs_teacher or stage is not None) and shared_tokens
                 and not (stage is not None and adds_rows)):
             self.cache = teacher_output_cache(
-                teacher.model, inputs.teacher_train, teacher_key=teacher.key, hidden=stage is not None,
+                teacher.model, inputs.teacher_train, teacher_key=teacher.cache_key, hidden=stage is not None,
                 attentions=stage is not None and stage.needs_attentions, cache_dir=cache_dir, device=device,
                 precision=self.precision, log=log, attention_context=lambda: attention_scores(teacher.model),
                 shared=shared_cache)
@@ -156,7 +165,7 @@ class TeacherTargets:
         """The teacher's logits on rows (augmented copies, retrieved sentences): content-keyed cache."""
         assert self.teacher is not None
         if self.use_cache:
-            entry = teacher_output_cache(self.teacher.model, split, teacher_key=self.teacher.key,
+            entry = teacher_output_cache(self.teacher.model, split, teacher_key=self.teacher.cache_key,
                                          cache_dir=self.cache_dir, device=self.device, precision=self.precision,
                                          log=self.log, shared=self.shared_cache)
             assert entry is not None  # logits alone always fit

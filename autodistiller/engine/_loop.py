@@ -13,7 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from autodistiller.config import TrainingConfig
-from autodistiller.engine._callbacks import EpochCallback, EpochReport
+from autodistiller.engine._callbacks import EpochCallback, EpochReport, StepProgress
 from autodistiller.engine._device import autocast, autocast_dtype
 from autodistiller.engine._vocabulary import CompactWordEmbeddings
 from autodistiller.models import model_inputs
@@ -129,6 +129,7 @@ def train_model(
     callbacks: Sequence[EpochCallback] = (),
     extra_params: Sequence[nn.Parameter] = (),
     reachable_tokens: np.ndarray | None = None,
+    progress: StepProgress | None = None,
 ) -> TrainOutcome:
     """AdamW + linear warmup/decay, gradient clipping, autocast, early stopping on the dev ``metric``.
 
@@ -137,7 +138,8 @@ def train_model(
     ``train`` may be a function of the epoch (augmented copies, re-selected neighbours): it is called at the
     start of each epoch, after the model has moved to ``device``; epoch 0's size sets the schedule.
     ``reachable_tokens`` (every token id the training rows of all epochs contain) lets the step train only
-    those rows of the word embeddings, with the same result (:class:`CompactWordEmbeddings`).
+    those rows of the word embeddings, with the same result (:class:`CompactWordEmbeddings`). ``progress`` hears
+    about every ``progress.every``-th step (:class:`~autodistiller.engine.TrainingProgress`: a bar or lines).
     """
     model.to(device)
     epoch_data = train if callable(train) else (lambda epoch: train)
@@ -164,6 +166,8 @@ def train_model(
     stale_epochs = 0
     started = time.perf_counter()
     step = 0
+    if progress is not None:
+        progress.start(total_steps)
     for epoch in range(cfg.epochs):
         if epoch:
             train = epoch_data(epoch)
@@ -192,6 +196,8 @@ def train_model(
             loss_sum += loss.detach().float()
             step += 1
             epoch_steps += 1
+            if progress is not None and step % progress.every == 0:  # every N steps: it may read loss_sum
+                progress.update(step, epoch, loss_sum, epoch_steps)
         train_loss = float(loss_sum) / max(1, epoch_steps)  # the epoch's one host-device sync
         step_seconds = time.perf_counter() - epoch_started
         if not np.isfinite(train_loss):
@@ -229,6 +235,8 @@ def train_model(
             outcome.stopped_by = "early_stopping"
             break
     outcome.train_seconds = time.perf_counter() - started
+    if progress is not None:
+        progress.close()
     if compact is not None:
         compact.restore()
     if best_state is not None:

@@ -21,7 +21,7 @@ from autodistiller.config import PipelineConfig
 from autodistiller.engine._callbacks import EpochCallback
 from autodistiller.engine._device import seed_everything, select_device
 from autodistiller.engine._epochs import EpochData, SoftTargets, augmented_rows, with_soft_targets
-from autodistiller.engine._inputs import SOURCE_INDEX, RunInputs, TeacherTargets, same_tokens
+from autodistiller.engine._inputs import SOURCE_INDEX, RunInputs, TeacherTargets, same_tokens, truncation_note
 from autodistiller.engine._loop import TrainOutcome, evaluate, predict_logits, train_model
 from autodistiller.engine._objective import DistillationObjective
 from autodistiller.engine._plan import Plan
@@ -36,6 +36,7 @@ from autodistiller.models import (
     count_parameters,
     measure_latencies_ms,
     measure_latency_ms,
+    name_labels,
 )
 from autodistiller.tasks import EncodedSplit, Task, encode_rows, encode_splits, majority_note
 
@@ -105,6 +106,7 @@ def distill_once(
     seed_everything(training.seed)
     inputs = RunInputs.prepare(plan, task, teacher, cache_dir=cache_dir, source=source)
     student, info = build_student(plan.config.student, inputs.source, source_name=inputs.source_name)
+    name_labels(student, task)  # the card's class names, whatever the source model called them
     stage = build_intermediate(plan.config.intermediate, student, teacher.model) if teacher is not None else None
     shared_tokens = inputs.check_tokens(plan, stage)
     targets = TeacherTargets(plan, inputs, teacher, stage, shared_tokens=shared_tokens, use_cache=teacher_cache,
@@ -116,8 +118,8 @@ def distill_once(
     augment_seconds = time.perf_counter() - augment_started
     log(f"student: {info.num_layers} layers, hidden {info.hidden_size}, from {info.source}"
         f"{' layers ' + str(list(info.initialised_from)) if info.initialised_from else ''} (0-based); "
-        f"{count_parameters(student) / 1e6:.1f}M params; {len(inputs.keep)} train examples; "
-        f"pipeline: {plan.describe()}")
+        f"{count_parameters(student) / 1e6:.1f}M params; {len(inputs.keep)} train examples"
+        f"{truncation_note(inputs.student_splits['train'], training.max_length)}; pipeline: {plan.describe()}")
 
     outcome = _train(plan, student, stage, targets, inputs, epoch_data, tokens, callbacks=callbacks, device=device)
     return _score(plan, task, teacher, reference or teacher, student, info, inputs, outcome, device=device,

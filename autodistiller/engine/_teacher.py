@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -11,8 +12,9 @@ import torch
 
 from autodistiller._paths import cache_root
 from autodistiller.config import TrainingConfig
-from autodistiller.engine._callbacks import PrintProgress
+from autodistiller.engine._callbacks import PrintProgress, TrainingProgress
 from autodistiller.engine._device import seed_everything, select_device
+from autodistiller.engine._inputs import truncation_note
 from autodistiller.engine._loop import evaluate, train_model
 from autodistiller.engine._vocabulary import reachable_tokens
 from autodistiller.models import (
@@ -20,6 +22,7 @@ from autodistiller.models import (
     TEACHER_META,
     TEACHER_TRAINING,
     Teacher,
+    TeacherIntegrityError,
     count_parameters,
     load_classifier,
     load_teacher,
@@ -68,9 +71,13 @@ def fine_tune_teacher(
     key = teacher_key(model_identity(backbone, resolved), fingerprint, training)
     directory = cache_root(cache_dir) / "teachers" / f"{task.name}-{key}"
     if (directory / TEACHER_META).is_file() and not force:
-        teacher = load_teacher(directory)
-        log(f"teacher: cached {directory} (dev {task.card.metric} {teacher.dev_score:.4f})")
-        return teacher
+        try:
+            teacher = load_teacher(directory)
+        except TeacherIntegrityError as damaged:  # the cache is ours: rebuild it (a --teacher-dir is not)
+            log(f"teacher: cached {directory} is damaged ({damaged.problem}); fine-tuning it again")
+        else:
+            log(f"teacher: cached {directory} (dev {task.card.metric} {teacher.dev_score:.4f})")
+            return teacher
 
     device = select_device(device)
     seed_everything(training.seed)
@@ -83,15 +90,17 @@ def fine_tune_teacher(
         splits["train"] = splits["train"].subset(keep)
     is_regression = task.is_regression
     log(f"teacher: fine-tuning {backbone} on {task.name} ({len(splits['train'])} examples, "
-        f"{training.epochs} epochs) on {device}")
+        f"{training.epochs} epochs) on {device}{truncation_note(splits['train'], training.max_length)}")
 
     def loss_fn(model: Any, batch: dict[str, torch.Tensor], step: Any) -> torch.Tensor:
         logits = model(**model_inputs(batch)).logits
         return hard_label_loss(logits, batch["labels"], is_regression=is_regression)
 
+    # a bar (steps, loss, ETA) when the lines go to a terminal; else a line every 30 s between the epoch lines
+    progress = TrainingProgress("teacher: ", log, bar=log is print and sys.stderr.isatty())
     outcome = train_model(model, splits["train"], splits["validation"], loss_fn, training,
                           task_type=task.card.task_type, metric=task.card.metric, device=device,
-                          callbacks=[PrintProgress("teacher: ", log)],
+                          callbacks=[PrintProgress("teacher: ", progress.write)], progress=progress,
                           reachable_tokens=reachable_tokens(splits["train"].input_ids, splits["train"].pad_token_id))
     test = evaluate(model, splits["test"], task.card.task_type, device, training.precision)
     metrics = {

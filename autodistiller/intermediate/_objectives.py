@@ -179,7 +179,10 @@ class AttentionMSE(IntermediateObjective):
         return [maps[0].new_zeros(()), *maps]  # index 0 (embeddings) has no attention
 
     def pair_loss(self, slot: int, student: Tensor, teacher: Tensor, mask: Tensor) -> Tensor:
-        valid = valid_pairs_mask(mask).to(torch.float32)
-        sq = (student.float() - teacher.float()).pow(2)
+        valid = valid_pairs_mask(mask)
+        # select, never multiply: padded scores may be -inf (a masked softmax input), and -inf * 0 is NaN. The
+        # inputs are selected before the difference, so no NaN reaches the gradient either.
+        zero = student.new_zeros((), dtype=torch.float32)
+        sq = (torch.where(valid, student.float(), zero) - torch.where(valid, teacher.float(), zero)).pow(2)
         heads = sq.shape[1]
-        return (sq * valid).sum() / (valid.sum() * heads).clamp_min(1.0)
+        return sq.sum() / (valid.sum() * heads).clamp_min(1)

@@ -17,11 +17,14 @@ from autodistiller.meta_dataset._schema import (
     meta_dataset_schema,
 )
 from autodistiller.meta_dataset._store import (
+    ASIDE_DIRNAME,
     MetaDatasetError,
     ValidationReport,
     compact,
     list_files,
     load,
+    move_aside_advice,
+    row_path,
     shipped_path,
     upgrade_v1_rows,
     validate,
@@ -29,6 +32,7 @@ from autodistiller.meta_dataset._store import (
 )
 
 __all__ = [
+    "ASIDE_DIRNAME",
     "PARTITION_COLUMN",
     "READABLE_VERSIONS",
     "STATIC_REPORT_KEYS",
@@ -45,6 +49,8 @@ __all__ = [
     "load",
     "meta_dataset_schema",
     "metric_fields",
+    "move_aside_advice",
+    "row_path",
     "shipped_path",
     "task_meta_features",
     "trial_row",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import uuid
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,8 +35,8 @@ from autodistiller.meta_dataset._schema import (
     meta_dataset_schema,
 )
 
-__all__ = ["MetaDatasetError", "ValidationReport", "write_row", "load", "validate", "compact", "list_files",
-           "shipped_path", "upgrade_v1_rows"]
+__all__ = ["ASIDE_DIRNAME", "MetaDatasetError", "ValidationReport", "write_row", "load", "validate", "compact",
+           "list_files", "move_aside_advice", "row_path", "shipped_path", "upgrade_v1_rows"]
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.\-]+")
 
@@ -71,14 +72,22 @@ def _row_table(row: Mapping[str, Any]) -> pa.Table:
         raise MetaDatasetError(f"row does not fit schema v{SCHEMA_VERSION}: {exc}") from exc
 
 
+def _row_path(base: str, task: str, experiment_id: str, trial_id: str) -> str:
+    return f"{base}/{PARTITION_COLUMN}={_safe(task)}/{_safe(experiment_id)}__{_safe(trial_id)}.parquet"
+
+
+def row_path(root: str | os.PathLike[str], task: str, experiment_id: str, trial_id: str) -> str:
+    """The file :func:`write_row` writes a trial's row to (a filesystem path, also for a URI root)."""
+    return _row_path(_filesystem(root)[1], task, experiment_id, trial_id)
+
+
 def write_row(root: str | os.PathLike[str], task: str, row: Mapping[str, Any]) -> str:
     """Write one trial row atomically; returns the file's path. Re-writing a trial replaces its file."""
     table = _row_table({**row, "schema_version": SCHEMA_VERSION})
     fs, base = _filesystem(root)
-    directory = f"{base}/{PARTITION_COLUMN}={_safe(task)}"
+    final = _row_path(base, task, str(row["experiment_id"]), str(row["trial_id"]))
+    directory, _, name = final.rpartition("/")
     fs.create_dir(directory, recursive=True)
-    name = f"{_safe(str(row['experiment_id']))}__{_safe(str(row['trial_id']))}.parquet"
-    final = f"{directory}/{name}"
     tmp = f"{directory}/.{name}.{uuid.uuid4().hex}.tmp"
     try:
         with fs.open_output_stream(tmp) as stream:
@@ -112,20 +121,47 @@ def list_files(root: str | os.PathLike[str]) -> list[str]:
     )
 
 
+#: where bad files go: readers skip every path with a component starting with ``_`` or ``.``
+ASIDE_DIRNAME = "_unreadable"
+
+
+def move_aside_advice(root: str | os.PathLike[str], files: Sequence[str]) -> str:
+    """How to move ``files`` out of the meta-dataset's way (into ``<root>/_unreadable/``, which no reader
+    reads), or read around them."""
+    root = str(root).rstrip("/")
+    example = files[0] if files else "FILE"
+    move = (f"mkdir -p {root}/{ASIDE_DIRNAME} && mv {example} {root}/{ASIDE_DIRNAME}/" if "://" not in root
+            else f"move {example} under {root}/{ASIDE_DIRNAME}/ with your storage's tools")
+    return (f"Move the bad file(s) aside, e.g. `{move}` (a folder whose name starts with '_' is never read), or "
+            "read the other files with meta_dataset.load(..., on_bad_files='skip') / "
+            "`autodistiller trials --skip-bad-files`.")
+
+
 @dataclass
 class ValidationReport:
     files: int = 0
     rows: int = 0
     problems: list[str] = field(default_factory=list)
+    #: the files with a problem (each once, in the order found)
+    bad_files: list[str] = field(default_factory=list)
+    root: str = ""
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
+    def add(self, path: str | None, problem: str) -> None:
+        self.problems.append(f"{path}: {problem}" if path else problem)
+        if path and path not in self.bad_files:
+            self.bad_files.append(path)
+
     def raise_if_bad(self) -> None:
         if self.problems:
             shown = "\n  ".join(self.problems[:20])
-            raise MetaDatasetError(f"{len(self.problems)} problem(s) in the meta-dataset:\n  {shown}")
+            more = f"\n  ... and {len(self.problems) - 20} more" if len(self.problems) > 20 else ""
+            raise MetaDatasetError(
+                f"{len(self.problems)} problem(s) in the meta-dataset {self.root}:\n  {shown}{more}\n"
+                + move_aside_advice(self.root, self.bad_files))
 
 
 def _check_file(fs: pafs.FileSystem, path: str, report: ValidationReport) -> None:
@@ -135,44 +171,51 @@ def _check_file(fs: pafs.FileSystem, path: str, report: ValidationReport) -> Non
             meta = pq.read_metadata(handle)
             schema = meta.schema.to_arrow_schema()
     except (OSError, pa.ArrowInvalid) as exc:
-        report.problems.append(f"{path}: not a readable Parquet file ({exc})")
+        report.add(path, f"not a readable Parquet file ({exc})")
         return
     version = (schema.metadata or {}).get(SCHEMA_VERSION_KEY)
     if version is None:
-        report.problems.append(f"{path}: no {SCHEMA_VERSION_KEY.decode()} in the file metadata")
+        report.add(path, f"no {SCHEMA_VERSION_KEY.decode()} in the file metadata")
     elif int(version) > SCHEMA_VERSION:
-        report.problems.append(f"{path}: schema v{int(version)} is newer than this AutoDistiller (v{SCHEMA_VERSION});"
-                               " upgrade autodistiller to read it")
+        report.add(path, f"schema v{int(version)} is newer than this AutoDistiller (v{SCHEMA_VERSION}); upgrade "
+                         "autodistiller to read it")
     elif int(version) not in READABLE_VERSIONS:
-        report.problems.append(f"{path}: schema v{int(version)} is too old to read (this AutoDistiller reads "
-                               f"{', '.join(f'v{v}' for v in READABLE_VERSIONS)})")
+        report.add(path, f"schema v{int(version)} is too old to read (this AutoDistiller reads "
+                         f"{', '.join(f'v{v}' for v in READABLE_VERSIONS)})")
     for name in REQUIRED_COLUMNS:
         if name not in schema.names:
-            report.problems.append(f"{path}: required column {name!r} is missing")
+            report.add(path, f"required column {name!r} is missing")
     for column in schema:
         if column.name not in expected.names:
-            report.problems.append(f"{path}: unknown column {column.name!r}")
+            report.add(path, f"unknown column {column.name!r}")
         elif not column.type.equals(expected.field(column.name).type):
-            report.problems.append(f"{path}: column {column.name!r} is {column.type}, expected "
-                                   f"{expected.field(column.name).type}")
+            report.add(path, f"column {column.name!r} is {column.type}, expected {expected.field(column.name).type}")
     if f"/{PARTITION_COLUMN}=" not in path:
-        report.problems.append(f"{path}: not under a {PARTITION_COLUMN}=<name>/ directory")
+        report.add(path, f"not under a {PARTITION_COLUMN}=<name>/ directory")
     report.files += 1
     report.rows += meta.num_rows
 
 
 def validate(root: str | os.PathLike[str]) -> ValidationReport:
-    """Check every file against the schema: version, required columns, known columns and their types."""
-    fs, _ = _filesystem(root)
-    report = ValidationReport()
+    """Check every file against the schema: version, required columns, known columns and their types, and the
+    status values. ``report.bad_files`` lists the files with a problem."""
+    fs, base = _filesystem(root)
+    report = ValidationReport(root=str(root))
     for path in list_files(root):
         _check_file(fs, path, report)
-    if report.files and report.ok:
-        statuses = load(root, columns=["status"], check=False)["status"]
-        bad = sorted(set(statuses) - set(STATUSES))
-        if bad:
-            report.problems.append(f"unknown status values {bad}; expected {STATUSES}")
+    good = [path for path in list_files(root) if path not in report.bad_files]
+    if good:
+        table = _dataset(fs, base, good).to_table(columns=["status", "__filename"])
+        for status, path in zip(table["status"].to_pylist(), table["__filename"].to_pylist(), strict=True):
+            if status not in STATUSES:
+                report.add(path, f"unknown status value {status!r}; expected one of {STATUSES}")
     return report
+
+
+def _dataset(fs: pafs.FileSystem, base: str, files: Sequence[str]) -> ds.Dataset:
+    return ds.dataset(list(files), filesystem=fs, format="parquet", schema=meta_dataset_schema(with_partition=True),
+                      partitioning=ds.partitioning(pa.schema([(PARTITION_COLUMN, pa.string())]), flavor="hive"),
+                      partition_base_dir=base)
 
 
 def _filter_expression(filters: Any) -> ds.Expression | None:
@@ -184,6 +227,10 @@ def _filter_expression(filters: Any) -> ds.Expression | None:
     return pq.filters_to_expression(filters)
 
 
+#: what :func:`load` does with a file that fails validation
+ON_BAD_FILES = ("raise", "skip")
+
+
 def shipped_path() -> Path:
     """The meta-dataset that ships with AutoDistiller (the top-level ``meta_dataset/`` folder of the project,
     inside the package as ``autodistiller/meta_dataset/shipped``)."""
@@ -191,28 +238,39 @@ def shipped_path() -> Path:
 
 
 def load(root: str | os.PathLike[str] | None = None, *, filters: Any = None, columns: Sequence[str] | None = None,
-         check: bool = True, deduplicate: bool = True) -> pd.DataFrame:
+         check: bool = True, deduplicate: bool = True, on_bad_files: str = "raise") -> pd.DataFrame:
     """Read the meta-dataset at ``root`` (default: the shipped one, :func:`shipped_path`) into a DataFrame, one
     row per trial.
 
     ``filters``: a ``{column: value | [values]}`` dict, pandas/pyarrow DNF tuples
     (``[("task", "==", "trec6"), ("status", "==", "completed")]``) or a ``pyarrow.dataset`` expression.
-    Files are validated first (``check=False`` skips it). A trial present twice (e.g. after :func:`compact`
-    and a later rewrite) is returned once, its latest row. Rows of schema v1 are upgraded as they are read
-    (:func:`upgrade_v1_rows`).
+    Files are validated first (``check=False`` skips it): a bad file is an error that lists it
+    (``on_bad_files="raise"``), or with ``on_bad_files="skip"`` the other files are read, a warning lists the
+    skipped ones, and so does the frame's ``attrs["skipped_files"]``. A trial present twice (e.g. after
+    :func:`compact` and a later rewrite) is returned once, its latest row. Rows of schema v1 are upgraded as they
+    are read (:func:`upgrade_v1_rows`).
     """
+    if on_bad_files not in ON_BAD_FILES:
+        raise ValueError(f"on_bad_files={on_bad_files!r} must be one of {ON_BAD_FILES}.")
+    skipped: list[str] = []
     root = shipped_path() if root is None else root
     if check:
-        validate(root).raise_if_bad()
+        report = validate(root)
+        if on_bad_files == "raise":
+            report.raise_if_bad()
+        skipped = report.bad_files
+        if skipped:
+            warnings.warn(f"skipped {len(skipped)} unreadable file(s) of the meta-dataset {root}: "
+                          f"{', '.join(skipped)}. {move_aside_advice(root, skipped)}", UserWarning, stacklevel=2)
     fs, base = _filesystem(root)
-    files = list_files(root)
+    files = [path for path in list_files(root) if path not in skipped]
     schema = meta_dataset_schema(with_partition=True)
     if not files:
-        return schema.empty_table().to_pandas()
-    dataset = ds.dataset(files, filesystem=fs, format="parquet", schema=schema,
-                         partitioning=ds.partitioning(pa.schema([(PARTITION_COLUMN, pa.string())]),
-                                                      flavor="hive"),
-                         partition_base_dir=base)
+        empty = schema.empty_table().to_pandas()
+        if on_bad_files == "skip":
+            empty.attrs["skipped_files"] = skipped
+        return empty
+    dataset = _dataset(fs, base, files)
     wanted = list(columns) if columns else None
     read_columns = wanted
     if wanted and deduplicate:
@@ -227,6 +285,8 @@ def load(root: str | os.PathLike[str] | None = None, *, filters: Any = None, col
                  .sort_values(["ended_at"], kind="stable").reset_index(drop=True))
     if wanted:
         frame = frame[wanted]
+    if on_bad_files == "skip":
+        frame.attrs["skipped_files"] = skipped
     return frame
 
 

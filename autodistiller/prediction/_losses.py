@@ -179,12 +179,22 @@ class AnnealingLoss(PredictionLoss):
         return step.total_steps // 2
 
     def temperature_at(self, step: StepInfo) -> float | None:
-        """The integer temperature at ``step`` (``None`` once stage 2 has begun)."""
+        """The integer temperature at ``step`` (``None`` once stage 2 has begun).
+
+        The ``ceil(tau_max)`` temperatures ``tau_max, tau_max - 1, ..., 1`` take equal shares of stage 1. A stage
+        1 with fewer steps than temperatures spreads them evenly over its steps instead (some are skipped): its
+        first step still uses ``tau_max`` and its last step ``T = 1`` (``Phi = 1``, the teacher's own logits).
+        """
         stage1 = self.stage1_steps(step)
         if step.step >= stage1:
             return None
         levels = math.ceil(self.tau_max)
-        level = min(levels - 1, int(step.step * levels / max(1, stage1)))
+        if stage1 >= levels:
+            level = min(levels - 1, int(step.step * levels / stage1))
+        elif stage1 == 1:
+            level = levels - 1
+        else:
+            level = int(step.step * (levels - 1) / (stage1 - 1) + 0.5)
         return max(1.0, self.tau_max - level)
 
     def phi(self, temperature: float) -> float:

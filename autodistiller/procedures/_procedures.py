@@ -23,6 +23,7 @@ from autodistiller.errors import ConfigError
 from autodistiller.models import (
     TEACHER_META,
     Teacher,
+    TeacherIntegrityError,
     load_classifier,
     load_teacher,
     resolve_model_path,
@@ -81,7 +82,7 @@ def assistant_key(plan: Plan, teacher: Teacher) -> str:
     """Cache key of a TAKD assistant: the teacher and every active setting that shapes the assistant (the
     student's own size and the procedure's parameters do not)."""
     flat = {k: v for k, v in _assistant_plan(plan).to_flat().items() if not k.startswith("procedure.")}
-    payload = json.dumps({"teacher": teacher.key, "task": teacher.task_name, "pipeline": flat}, sort_keys=True,
+    payload = json.dumps({"teacher": teacher.cache_key, "task": teacher.task_name, "pipeline": flat}, sort_keys=True,
                          default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
@@ -116,13 +117,21 @@ class TeacherAssistant(Procedure):
         key = assistant_key(plan, teacher)
         directory = cache_root(kwargs.get("cache_dir")) / _ASSISTANTS / f"{task.name}-{key}"
         log = kwargs.get("log", print)
+        damaged = False
         if (directory / TEACHER_META).is_file():
-            log(f"takd: cached assistant {directory}")
-            return load_teacher(directory), None
+            try:
+                assistant = load_teacher(directory)
+            except TeacherIntegrityError as error:
+                damaged = True
+                log(f"takd: cached assistant {directory} is damaged ({error.problem}); distilling it again")
+            else:
+                log(f"takd: cached assistant {directory}")
+                return assistant, None
         log(f"takd: distilling a {plan.config.procedure.assistant_layers}-layer assistant")
         result = distill_once(_assistant_plan(plan), task, teacher, **_quiet(kwargs))
         save_teacher(_as_teacher(result, task, teacher, key), directory,
-                     {"teacher_key": teacher.key, "assistant_layers": plan.config.procedure.assistant_layers})
+                     {"teacher_key": teacher.key, "assistant_layers": plan.config.procedure.assistant_layers},
+                     replace=damaged)
         return load_teacher(directory), result.train_seconds
 
     def run(self, plan: Plan, task: Task, teacher: Teacher | None, **kwargs: Any) -> DistillResult:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from ray.tune import Callback
 
-from autodistiller.meta_dataset import STATIC_REPORT_KEYS, trial_row, write_row
+from autodistiller.meta_dataset import STATIC_REPORT_KEYS, MetaDatasetError, trial_row, write_row
 from autodistiller.searcher._faults import trial_attempts
 from autodistiller.searcher._interrupt import live_search
 from autodistiller.searcher._trainable import FINISHED_KEY, ROW_KEY
@@ -76,15 +77,35 @@ def trial_status(last_result: Mapping[str, Any] | None, error: str | None, *, in
     return "interrupted" if interrupted else "early_stopped"
 
 
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _wait(seconds: float) -> None:  # the retries' backoff (tests replace it, not the process-wide time.sleep)
+    time.sleep(seconds)
+
+
 class MetaDatasetLogger(Callback):
     """Writes the row of each trial as it completes, stops early or fails (on the driver, so a trial killed
-    by its scheduler, a lost worker or an out-of-memory still gets its row)."""
+    by its scheduler, a lost worker or an out-of-memory still gets its row).
 
-    def __init__(self, root: str, experiment_id: str, task_name: str, context: Mapping[str, Any]) -> None:
+    A write that fails (a full disk, a storage outage) is tried ``write_attempts`` times, ``retry_backoff_s``
+    apart and doubling; then the row goes to the first of ``fallback_roots`` that takes it (a meta-dataset of
+    the same layout), and the search goes on. ``search`` reports such rows at its end.
+    """
+
+    write_attempts = 4
+    retry_backoff_s = 1.0
+    #: class-level defaults: a logger pickled into an experiment before these existed still resumes
+    fallback_roots: tuple[str, ...] = ()
+
+    def __init__(self, root: str, experiment_id: str, task_name: str, context: Mapping[str, Any], *,
+                 fallback_roots: Sequence[str] = ()) -> None:
         self.root = root
         self.experiment_id = experiment_id
         self.task_name = task_name
         self.context = dict(context)
+        self.fallback_roots = tuple(fallback_roots)
         self._recovered: dict[str, int] = {}  # retries after a failure (e.g. a lost node), per trial
         self.written: set[str] = set()
 
@@ -97,8 +118,33 @@ class MetaDatasetLogger(Callback):
             columns["stopped_by"] = "scheduler"
         row = trial_row(experiment_id=self.experiment_id, trial_id=trial_id, status=status, columns=columns,
                         context=self.context, ended_at=time.time(), error=error, attempts=attempts)
-        write_row(self.root, self.task_name, row)
+        self._write(trial_id, row)
         self.written.add(trial_id)
+
+    def _write(self, trial_id: str, row: Mapping[str, Any]) -> str | None:
+        """Write ``row`` to the meta-dataset, retrying, else to a fallback root; returns the file written."""
+        failure: Exception | None = None
+        for attempt in range(max(1, self.write_attempts)):
+            if attempt:
+                _wait(self.retry_backoff_s * 2 ** (attempt - 1))
+            try:
+                return write_row(self.root, self.task_name, row)
+            except MetaDatasetError:  # the row itself does not fit the schema: no retry can help
+                raise
+            except Exception as exc:  # the storage's errors: OSError, pyarrow's, a cloud SDK's
+                failure = exc
+        problem = (f"meta-dataset: trial {trial_id}'s row could not be written to {self.root} "
+                   f"({self.write_attempts} tries; {type(failure).__name__}: {failure})")
+        for fallback in self.fallback_roots:
+            try:
+                path = write_row(fallback, self.task_name, row)
+            except Exception:
+                continue
+            _say(f"{problem}; kept in {path}. The search goes on.")
+            return path
+        _say(f"{problem}, nor to {', '.join(self.fallback_roots) or 'a fallback location'}; the row follows:\n"
+             f"{json.dumps(dict(row), default=str)}")
+        return None
 
     def _attempts(self, trial: Any, errored: bool) -> int:
         return trial_attempts(trial, self._recovered.get(trial.trial_id, 0), errored=errored)

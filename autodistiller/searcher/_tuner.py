@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from autodistiller import meta_dataset
+from autodistiller._paths import cache_root
 from autodistiller.config import PipelineConfig, TrainingConfig
 from autodistiller.engine import fine_tune_teacher
 from autodistiller.errors import ConfigError
@@ -24,6 +25,7 @@ from autodistiller.models import DEFAULT_BACKBONE, TEACHER_TRAINING, Teacher
 from autodistiller.recommend import task_features
 from autodistiller.searcher._cluster import check_cluster_address, init_ray
 from autodistiller.searcher._faults import resolve_max_failures
+from autodistiller.searcher._preflight import check_meta_dataset, check_writable
 from autodistiller.searcher._shared_cache import coordinator_summary, shares_teacher_cache, start_coordinator
 from autodistiller.searcher._space import SearchSpace, load_space
 from autodistiller.searcher._trust import check_private_storage
@@ -67,6 +69,9 @@ class SearchOutcome:
     best_config: PipelineConfig | None
     best_row: dict[str, Any] | None
     best_dir: str | None
+    #: rows that could not be written to ``meta_dataset`` and were kept elsewhere (their files); ``trials``
+    #: includes them
+    unwritten_rows: list[str] = field(default_factory=list)
     baseline: Any = None
     notes: list[str] = field(default_factory=list)
 
@@ -122,6 +127,10 @@ class _Experiment:
     path: str
     rows_root: str
     resume: bool
+
+    def fallback_roots(self, cache_dir: str | os.PathLike[str] | None) -> list[str]:
+        """Where a row goes that the meta-dataset would not take: next to the experiment, else on this machine."""
+        return [f"{self.path}/unwritten_rows", str(cache_root(cache_dir) / "unwritten_rows" / self.name)]
 
 
 def _check_arguments(space: SearchSpace, *, trials: int, max_concurrent: int, cpus_per_trial: float,
@@ -268,7 +277,9 @@ def search(
     default 0 on an embedded Ray, 2 on a cluster); a retried trial still gets one row. ``shared_teacher_cache``:
     the trials share the teacher-output cache through ``<storage>/teacher_outputs`` (each entry built once, by
     one node, and downloaded by the others); default: on a cluster (``address``) or with a URI ``storage``. ``callbacks`` are extra
-    Ray Tune callbacks. Returns a :class:`SearchOutcome` (iterable as ``(result_grid, trials_frame)``).
+    Ray Tune callbacks. ``verbose``: 0 silent, 1 the live table (each trial's sampled parameters and dev score,
+    the best so far), 2 and 3 Ray Tune's own output too. Returns a :class:`SearchOutcome` (iterable as
+    ``(result_grid, trials_frame)``).
     """
     from ray import tune
 
@@ -283,6 +294,10 @@ def search(
         check_cluster_address(address)  # before the teacher is fine-tuned: minutes of work
     task_obj = task if isinstance(task, Task) else load_task(task, cache_dir=cache_dir)
     experiment = _experiment(task_obj, storage=storage, name=name, resume=resume, meta_dataset_path=meta_dataset_path)
+    # before the teacher and Ray: a bad row file or an unwritable location would otherwise cost the search
+    check_meta_dataset(experiment.rows_root)
+    check_writable(experiment.storage, "--storage")
+    check_writable(experiment.rows_root, "--meta-dataset")
     share_teacher_outputs = shares_teacher_cache(shared_teacher_cache, address=address, storage=experiment.storage)
     log(f"search: task {task_obj.name}, space {space.source}, {trials} trials, experiment {experiment.path}")
     log(f"search: trial rows go to {experiment.rows_root}")
@@ -306,6 +321,7 @@ def search(
     init_ray(address, log)
     from autodistiller.searcher._interrupt import InterruptWatch, LiveSearch, SearchInterrupted, running
     from autodistiller.searcher._logger import MetaDatasetLogger
+    from autodistiller.searcher._progress import SearchProgress
     from autodistiller.searcher._trainable import describe_trial, run_trial
 
     shared_cache = coordinator = None
@@ -318,26 +334,39 @@ def search(
         {"cpu": cpus_per_trial, "gpu": gpus_per_trial},
     )
     # Tune pickles these callbacks into the experiment, and a resumed search runs the pickled ones
-    logger = MetaDatasetLogger(experiment.rows_root, experiment.name, task_obj.name, context)
+    fallback_roots = experiment.fallback_roots(cache_dir)
+    logger = MetaDatasetLogger(experiment.rows_root, experiment.name, task_obj.name, context,
+                               fallback_roots=fallback_roots)
     if resume:
         log(f"search: resuming {experiment.path}")
         tuner = tune.Tuner.restore(experiment.path, trainable=trainable, resume_unfinished=True,
                                    resume_errored=False, restart_errored=False)
     else:
-        tuner = _new_tuner(trainable, space, experiment, [InterruptWatch(experiment.name), logger, *callbacks],
+        progress = [SearchProgress([p.key for p in space.parameters if p.kind != "fixed"])] if verbose >= 1 else []
+        tuner = _new_tuner(trainable, space, experiment, [InterruptWatch(experiment.name), logger, *progress,
+                                                          *callbacks],
                            trials=trials, time_budget_s=budget_s, max_concurrent=max_concurrent,
                            max_failures=max_failures, seed=seed,
                            scheduler=scheduler, sampler=sampler, grace_period=grace_period,
-                           reduction_factor=reduction_factor, points_to_evaluate=points_to_evaluate, verbose=verbose)
+                           reduction_factor=reduction_factor, points_to_evaluate=points_to_evaluate,
+                           verbose=max(0, verbose - 1))  # Ray's own table at verbose >= 2: ours replaces it
     if task_obj.split is not None and not resume:  # a resumed search keeps the file its first run wrote
         log(f"search: train / validation / test row ids in {task_obj.split.save(experiment.path)}")
     live = LiveSearch(describe=lambda config: describe_trial(config, space, task_obj, teacher))
     with running(experiment.name, live):
         grid = tuner.fit()
-        _reconcile(grid, logger, experiment)
+        unwritten = _unwritten_rows(experiment, fallback_roots)
+        _reconcile(grid, logger, experiment, set(unwritten["trial_id"]))
+        unwritten = _unwritten_rows(experiment, fallback_roots)
     if coordinator is not None:
         coordinator_summary(coordinator, shared_cache, log)
     frame = meta_dataset.load(experiment.rows_root, filters={"experiment_id": experiment.name})
+    if len(unwritten):
+        frame = pd.concat([frame, unwritten.drop(columns=["__file"])], ignore_index=True)
+        log(f"search: error: {len(unwritten)} trial row(s) could not be written to {experiment.rows_root}; they "
+            f"are kept in {', '.join(sorted(set(unwritten['__root'])))}. Copy them in when it is writable again: "
+            + "; ".join(f"cp -r {root}/* {experiment.rows_root}/" for root in sorted(set(unwritten["__root"]))))
+        frame = frame.drop(columns=["__root"])
     if live.signum is not None:
         raise SearchInterrupted(live.signum, experiment.path,
                                 SearchOutcome(results=grid, trials=frame, experiment_path=experiment.path,
@@ -349,7 +378,8 @@ def search(
         log(f"search: note: {note}")
     return SearchOutcome(results=grid, trials=frame, experiment_path=experiment.path,
                          meta_dataset=experiment.rows_root, best_config=best_config, best_row=best_row,
-                         best_dir=best_dir, baseline=baseline, notes=notes)
+                         best_dir=best_dir, baseline=baseline, notes=notes,
+                         unwritten_rows=sorted(unwritten["__file"]) if len(unwritten) else [])
 
 
 def _notes(task: Task, teacher: Teacher, baseline: Any, best_row: Mapping[str, Any] | None) -> list[str]:
@@ -380,13 +410,41 @@ def _recommended_points(task: Task, teacher: Teacher, space: SearchSpace, count:
     return points
 
 
-def _reconcile(grid: Any, logger: Any, experiment: _Experiment) -> None:
-    """Write the row of any trial whose callback never ran (e.g. the driver died right after it ended)."""
+def _unwritten_rows(experiment: _Experiment, fallback_roots: Sequence[str]) -> pd.DataFrame:
+    """This experiment's rows in the fallback roots that the meta-dataset does not hold (yet), with the file
+    (``__file``) and fallback root (``__root``) of each."""
+    present: set[str] = set()
+    frames = []
+    for root in fallback_roots:
+        try:
+            if not meta_dataset.list_files(root):
+                continue
+            rows = meta_dataset.load(root, filters={"experiment_id": experiment.name}, on_bad_files="skip")
+        except OSError:  # an unreachable fallback holds nothing we can report
+            continue
+        if not present and meta_dataset.list_files(experiment.rows_root):
+            present = set(meta_dataset.load(experiment.rows_root, filters={"experiment_id": experiment.name},
+                                            columns=["trial_id"])["trial_id"])
+        rows = rows[~rows["trial_id"].isin(present)].copy()
+        rows["__root"] = root
+        rows["__file"] = [meta_dataset.row_path(root, task, experiment.name, trial)
+                          for task, trial in zip(rows["task"], rows["trial_id"], strict=True)]
+        frames.append(rows)
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return pd.DataFrame({"trial_id": pd.Series(dtype=str), "__file": pd.Series(dtype=str),
+                             "__root": pd.Series(dtype=str)})
+    return pd.concat(frames, ignore_index=True).drop_duplicates("trial_id", keep="first")
+
+
+def _reconcile(grid: Any, logger: Any, experiment: _Experiment, kept_elsewhere: set[str] = frozenset()) -> None:
+    """Write the row of any trial whose callback never ran (e.g. the driver died right after it ended). Trials
+    whose row went to a fallback root already have one."""
     from autodistiller.searcher._logger import error_text
 
-    present = set()
+    present = set(kept_elsewhere)
     if meta_dataset.list_files(experiment.rows_root):
-        present = set(meta_dataset.load(experiment.rows_root, filters={"experiment_id": experiment.name},
+        present |= set(meta_dataset.load(experiment.rows_root, filters={"experiment_id": experiment.name},
                                         columns=["trial_id"])["trial_id"])
     for result in grid:
         metrics = result.metrics or {}

@@ -17,6 +17,7 @@ class EncodedSplit:
     """One tokenized split held as numpy arrays, batched with dynamic padding.
 
     ``extras`` holds per-example arrays that travel with each batch (e.g. cached teacher logits).
+    ``truncated`` says which examples were cut to ``max_length`` (None: not known, e.g. new rows).
     """
 
     input_ids: list[np.ndarray]
@@ -24,6 +25,7 @@ class EncodedSplit:
     pad_token_id: int
     token_type_ids: list[np.ndarray] | None = None
     extras: dict[str, np.ndarray] = field(default_factory=dict)
+    truncated: np.ndarray | None = None
 
     @classmethod
     def from_dataset(cls, dataset: Any, pad_token_id: int) -> EncodedSplit:
@@ -35,10 +37,16 @@ class EncodedSplit:
             labels=np.asarray(dataset["labels"]),
             pad_token_id=pad_token_id,
             token_type_ids=[np.asarray(t, dtype=np.int64) for t in token_types] if token_types is not None else None,
+            truncated=np.asarray(dataset["truncated"], dtype=bool) if "truncated" in columns else None,
         )
 
     def __len__(self) -> int:
         return len(self.input_ids)
+
+    @property
+    def truncated_count(self) -> int | None:
+        """How many examples were longer than ``max_length`` and cut (None: not known)."""
+        return None if self.truncated is None else int(self.truncated.sum())
 
     @property
     def lengths(self) -> np.ndarray:
@@ -51,13 +59,14 @@ class EncodedSplit:
             pad_token_id=self.pad_token_id,
             token_type_ids=[self.token_type_ids[i] for i in indices] if self.token_type_ids is not None else None,
             extras={k: v[indices] for k, v in self.extras.items()},
+            truncated=self.truncated[indices] if self.truncated is not None else None,
         )
 
     def with_extra(self, name: str, values: np.ndarray) -> EncodedSplit:
         if len(values) != len(self):
             raise ValueError(f"extra {name!r} has {len(values)} rows for {len(self)} examples.")
         return EncodedSplit(self.input_ids, self.labels, self.pad_token_id, self.token_type_ids,
-                            {**self.extras, name: values})
+                            {**self.extras, name: values}, self.truncated)
 
     @staticmethod
     def concat(parts: list[EncodedSplit]) -> EncodedSplit:

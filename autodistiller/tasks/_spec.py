@@ -79,6 +79,8 @@ class TaskSpec:
             raise TaskError(f"task_type={self.task_type!r} must be one of {TASK_TYPES}.")
         if self.metric is not None and self.metric not in METRICS:
             raise TaskError(f"metric={self.metric!r} must be one of {METRICS}.")
+        if self.kind == "local":  # a Hub shorthand (glue/mrpc) may name the pair column itself: checked on load
+            _check_pair_column(self)
 
     @property
     def kind(self) -> str:
@@ -353,6 +355,13 @@ def stratified_split(frame: pd.DataFrame, label_column: str, *, classification: 
     return {split: part.reset_index(drop=True) for split, part in parts.items()}
 
 
+def _check_pair_column(spec: TaskSpec) -> None:
+    if spec.task_type == "pair" and not spec.text_pair_column:
+        raise TaskError(f"{spec.source}: task_type='pair' needs the column of each example's second text; pass "
+                        "--text-pair-column NAME (TaskSpec(text_pair_column=...)), or --task-type single for one "
+                        "text per example.")
+
+
 def _require_columns(frame: pd.DataFrame, spec: TaskSpec, where: str) -> None:
     needed = [("text column", spec.text_column), ("label column", spec.label_column)]
     if spec.text_pair_column:
@@ -397,6 +406,7 @@ def _standardize(frames: dict[str, pd.DataFrame], spec: TaskSpec, where: dict[st
     ``how`` says how the splits were made (method, words, seed)."""
     import datasets
 
+    _check_pair_column(spec)
     for split, frame in frames.items():
         _require_columns(frame, spec, where[split])
         if len(frame) == 0:

@@ -112,6 +112,25 @@ def test_teacher_pickles_as_weights_even_after_use(tiny_task, tiny_teacher):
         assert torch.equal(a, b), name
 
 
+def test_the_saved_student_names_the_classes_of_the_card(tmp_path, tiny_task, tiny_teacher):
+    """The class names come from the task card, even from a teacher that calls them LABEL_0, LABEL_1."""
+    import copy
+    import dataclasses
+    import json
+
+    task = dataclasses.replace(tiny_task, card=dataclasses.replace(tiny_task.card, label_names=("negative",
+                                                                                                "positive")))
+    teacher = copy.copy(tiny_teacher)
+    teacher.model = copy.deepcopy(tiny_teacher.model)
+    teacher.model.config.id2label = {0: "LABEL_0", 1: "LABEL_1"}
+    teacher.model.config.label2id = {"LABEL_0": 0, "LABEL_1": 1}
+    cfg = PipelineConfig.from_flat({**FAST, "training.epochs": 1, "student.layers": 1})
+    result = distill(cfg, task, teacher, cache_dir=tmp_path, log=lambda _: None)
+    saved = json.loads((result.save(tmp_path / "out") / "student" / "config.json").read_text())
+    assert saved["id2label"] == {"0": "negative", "1": "positive"}
+    assert saved["label2id"] == {"negative": 0, "positive": 1}
+
+
 def test_policy_rows_join_augmented_rows_with_an_online_teacher(tiny_task, tiny_teacher):
     """An intermediate stage (the teacher runs online on every batch) with augmented copies and Minimax-kNN's
     rows: the policy's rows carry teacher logits the other rows do not need; the epochs still concatenate."""

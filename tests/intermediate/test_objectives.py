@@ -68,6 +68,18 @@ def test_attention_mse_masks_padding_and_averages_heads():
     assert averaged.shape == (1, 1, 2, 2) and torch.allclose(averaged, t + 1)
 
 
+def test_attention_mse_ignores_minus_infinity_scores_of_padding():
+    """Padded keys often hold -inf (a masked softmax's input): multiplying by a 0/1 mask gives NaN, selecting
+    does not, in the value and in the gradient."""
+    inf = float("-inf")
+    s = torch.tensor([[[[1.0, inf], [inf, inf]]]], requires_grad=True)
+    t = torch.tensor([[[[3.0, inf], [inf, inf]]]])
+    loss = AttentionMSE(**SAME, student_heads=1, teacher_heads=1).pair_loss(0, s, t, torch.tensor([[1, 0]]))
+    assert loss.item() == pytest.approx(4.0)
+    loss.backward()
+    assert torch.isfinite(s.grad).all() and s.grad[0, 0, 0, 0].item() == pytest.approx(-4.0)
+
+
 def test_every_objective_declares_valid_parameters():
     from autodistiller.config import IntermediateConfig
 

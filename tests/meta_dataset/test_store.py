@@ -69,6 +69,41 @@ def test_validation_catches_bad_files(tmp_path):
         md.load(tmp_path)
 
 
+def test_bad_files_are_refused_by_default_with_how_to_move_them_aside(tmp_path):
+    md.write_row(tmp_path, "trec6", _row("t1", score=0.7))
+    broken = tmp_path / "task=trec6" / "exp__t2.parquet"
+    broken.write_bytes(b"PAR1 truncated")
+    with pytest.raises(md.MetaDatasetError) as info:
+        md.load(tmp_path)
+    message = str(info.value)
+    assert f"{broken}: not a readable Parquet file" in message
+    assert f"mkdir -p {tmp_path}/_unreadable && mv {broken} {tmp_path}/_unreadable/" in message
+    assert "on_bad_files='skip'" in message and "--skip-bad-files" in message
+    # followed, the advice works: a file under _unreadable/ is never read
+    (tmp_path / "_unreadable").mkdir()
+    broken.rename(tmp_path / "_unreadable" / broken.name)
+    assert md.load(tmp_path)["trial_id"].tolist() == ["t1"]
+
+
+def test_skipping_bad_files_reads_the_rest_and_lists_them(tmp_path):
+    md.write_row(tmp_path, "trec6", _row("t1", score=0.7))
+    md.write_row(tmp_path, "trec6", _row("t2", score=0.8))
+    broken = tmp_path / "task=trec6" / "broken.parquet"
+    broken.write_bytes(b"not parquet")
+    odd = md.write_row(tmp_path, "sms_spam", _row("t3"))
+    table = pq.read_table(odd)  # a readable file whose status is not one of ours
+    pq.write_table(table.set_column(table.schema.get_field_index("status"), "status", pa.array(["done"])), odd)
+    with pytest.warns(UserWarning, match=r"skipped 2 unreadable file\(s\)") as caught:
+        frame = md.load(tmp_path, on_bad_files="skip")
+    assert sorted(frame["trial_id"]) == ["t1", "t2"]
+    assert sorted(frame.attrs["skipped_files"]) == sorted([str(broken), odd])
+    assert str(broken) in str(caught[0].message)
+    with pytest.raises(md.MetaDatasetError, match="unknown status value 'done'"):
+        md.load(tmp_path)
+    with pytest.raises(ValueError, match="on_bad_files='ignore' must be one of"):
+        md.load(tmp_path, on_bad_files="ignore")
+
+
 def test_newer_schema_version_is_refused(tmp_path):
     path = md.write_row(tmp_path, "trec6", _row("t1"))
     table = pq.read_table(path)

@@ -78,6 +78,27 @@ def test_annealing_one_epoch_uses_half_the_steps_for_stage_one():
     assert math.isclose(loss.phi(10.0), 0.1)
 
 
+@pytest.mark.parametrize(("total_steps", "num_epochs"), [(8, 2), (5, 2), (2, 2), (3, 1), (7, 1)])
+def test_annealing_stage_one_ends_at_temperature_one_on_short_runs(total_steps, num_epochs):
+    """Fewer stage-1 steps than temperatures: tau_max first, T = 1 (Phi = 1) last, never rising, no step at T
+    below 1."""
+    loss = AnnealingLoss(tau_max=10.0)
+    steps = [StepInfo(step=i, total_steps=total_steps, epoch=0, num_epochs=num_epochs) for i in range(total_steps)]
+    temps = [loss.temperature_at(s) for s in steps]
+    stage1 = [t for t in temps if t is not None]
+    assert stage1 and stage1[-1] == 1.0 and loss.phi(stage1[-1]) == 1.0
+    assert stage1[0] == (10.0 if len(stage1) > 1 else 1.0)
+    assert stage1 == sorted(stage1, reverse=True) and min(stage1) >= 1.0
+    assert temps[len(stage1):] == [None] * (total_steps - len(stage1))
+
+
+def test_annealing_spreads_the_temperatures_over_a_short_stage_one():
+    loss = AnnealingLoss(tau_max=10.0)
+    # 4 epochs of 2 steps: stage 1 = 6 steps for 10 temperatures; level = round(i * 9 / 5)
+    temps = [loss.temperature_at(StepInfo(step=i, total_steps=8, epoch=i // 2, num_epochs=4)) for i in range(8)]
+    assert temps == [10.0, 8.0, 6.0, 5.0, 3.0, 1.0, None, None]
+
+
 def test_regression_uses_mse_and_rejects_kl():
     logits, labels = torch.tensor([[0.5], [2.0]]), torch.tensor([1.0, 1.0])
     # MSE = (0.25 + 1) / 2 = 0.625

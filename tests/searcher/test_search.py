@@ -150,3 +150,50 @@ def test_unreachable_cluster_fails_fast_before_the_teacher(tmp_path, tiny_task, 
     with pytest.raises(ConfigError, match=message):
         search(tiny_task, space, address=address, storage=str(tmp_path))  # no teacher given: would fine-tune one
     assert time.time() - started < 15
+
+
+def test_a_row_the_meta_dataset_refuses_is_kept_and_reported(tmp_path, tiny_dir, tiny_task, tiny_teacher, monkeypatch,
+                                                            capsys):
+    """The first trial's row cannot be written (a storage outage): the search finishes every trial, the row is
+    in <storage>/<name>/unwritten_rows/, the result counts it, and the command exits 1 saying where it is."""
+    import yaml
+
+    from autodistiller.cli import main
+    from autodistiller.searcher import _logger
+
+    rows = tmp_path / "rows"
+    failing: list[str] = []
+    real = md.write_row
+
+    def write_row(root, task, row):
+        if str(root) == str(rows) and failing in ([], [row["trial_id"]]):
+            failing[:] = [row["trial_id"]]
+            raise OSError(5, "Input/output error")
+        return real(root, task, row)
+
+    monkeypatch.setattr(_logger, "write_row", write_row)
+    monkeypatch.setattr(_logger.MetaDatasetLogger, "retry_backoff_s", 0.01)
+    space = tmp_path / "space.yaml"
+    space.write_text(yaml.safe_dump({"parameters": {**SPACE["parameters"], "student.layers": 1,
+                                                    "loss.kind": {"choices": ["kl", "mse"]}}}))
+    code = main(["search", "--task", str(tiny_dir / "tiny.csv"), "--teacher-dir", str(tiny_teacher.path),
+                 "--space", str(space), "--trials", "2", "--max-concurrent", "1", "--scheduler", "fifo",
+                 "--storage", str(tmp_path / "runs"), "--name", "exp", "--meta-dataset", str(rows)])
+    out, err = capsys.readouterr()
+    assert code == 1, err[-3000:]
+    kept = tmp_path / "runs" / "exp" / "unwritten_rows" / f"task={tiny_task.name}" / f"exp__{failing[0]}.parquet"
+    assert f"error: 1 trial row(s) could not be written to {rows} and were kept in:\n  {kept}" in err
+    assert "2 trials logged" in out and "best pipeline" in out  # the kept row counts, the search finished
+    # the live table: sampled parameters per trial, dev scores, the best so far (Ray's own table: names, states)
+    assert "best so far: dev_score " in out and "loss.kind" in out
+    table = out[out.index("best so far: dev_score"):].splitlines()
+    header = table[2].split()
+    assert header[:6] == ["trial", "state", "epoch", "dev", "best", "dev"] and "loss.kind" in header
+    assert table[3].split()[header.index("loss.kind") - 1] in ("kl", "mse")  # "best dev" is one column
+    # the best pipeline as the parameters that applied: mse reads no temperature, kl does
+    best = out[out.index("best pipeline"):].splitlines()
+    printed = dict(line.split(": ", 1) for line in best[1:] if ": " in line and not line.startswith("saved to"))
+    assert printed["student.layers"] == "1" and printed["loss.kind"] in ("kl", "mse")
+    assert ("loss.temperature" in printed) == (printed["loss.kind"] == "kl") and "augment.eda_sr" not in printed
+    assert md.load(rows)["trial_id"].tolist() != [failing[0]] and len(md.load(rows)) == 1
+    assert md.load(kept.parents[1])["trial_id"].tolist() == failing

@@ -13,10 +13,17 @@ SPACES = sorted((Path(__file__).parents[2] / "search_spaces").glob("*.yaml"))
 def test_every_shipped_space_is_valid_and_samples_valid_pipelines(path):
     space = load_space(path)
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    valid = 0
     for _ in range(25):
         values = space.sample(study.ask())
-        if not space.violated(values):
-            space.to_config(values)  # a valid PipelineConfig
+        assert values and set(values) <= set(space.keys)
+        if space.violated(values):
+            continue
+        config = space.to_config(values)  # a valid PipelineConfig that runs exactly the sampled values
+        flat = config.to_flat()
+        assert {key: flat[key] for key in values if key in flat} == {k: v for k, v in values.items() if k in flat}
+        valid += 1
+    assert valid >= 5, f"{path.name}: only {valid} of 25 random samples satisfy the space's constraints"
 
 
 def test_shipped_spaces_exist():

@@ -26,7 +26,7 @@ def experiment(tmp_path):
 
 
 def test_a_private_experiment_passes(experiment):
-    check_private_storage(experiment)
+    assert check_private_storage(experiment) is None  # no ConfigError
 
 
 @pytest.mark.parametrize(("relative", "mode", "who"), [

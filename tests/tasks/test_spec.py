@@ -88,6 +88,19 @@ def test_missing_file_and_bad_suite_name(tmp_path):
         TaskSpec("suite:trec7").load()
 
 
+def test_pair_task_without_its_pair_column_is_a_clear_error(tmp_path):
+    path = tmp_path / "nli.csv"
+    _frame(pair=True).to_csv(path, index=False)
+    with pytest.raises(TaskError, match=r"nli.csv: task_type='pair' needs .*--text-pair-column"):
+        TaskSpec(str(path), text_column="sentence", label_column="y", task_type="pair")  # before reading the file
+    dd = datasets.DatasetDict({"train": datasets.Dataset.from_pandas(_frame(pair=True))})
+    with pytest.raises(TaskError, match=r"task_type='pair' needs .*--text-pair-column"):  # a Hub dataset
+        task_from_dataset_dict(dd, TaskSpec("owner/nli", text_column="sentence", label_column="y", task_type="pair"))
+    task = TaskSpec(str(path), text_column="sentence", text_pair_column="other", label_column="y",
+                    task_type="pair").load()
+    assert task.card.task_type == "pair" and "text_pair" in task.splits["train"].column_names
+
+
 def test_glue_shaped_dataset_dict_drops_hidden_test_labels():
     def split(n, labels):
         return datasets.Dataset.from_dict({"sentence": [f"s {i}" for i in range(n)], "label": labels,
