@@ -48,8 +48,13 @@ def tiny_task(directory: str | Path, *, rows: int = 40, seed: int = 0, regressio
     return TaskSpec(str(path), task_type="regression" if regression else None).load()
 
 
-def tiny_bert(directory: str | Path, *, num_labels: int = 2, layers: int = 4, hidden: int = 32) -> Path:
-    """Save a randomly initialised BERT of ``layers`` x ``hidden`` with a word-level tokenizer to ``directory``."""
+def tiny_bert(directory: str | Path, *, num_labels: int = 2, layers: int = 4, hidden: int = 32, seed: int = 0) -> Path:
+    """Save a randomly initialised BERT of ``layers`` x ``hidden`` with a word-level tokenizer to ``directory``.
+
+    The weights come from ``seed`` (torch's global generator is left as it was): the same model whatever ran
+    before, so tests built on a tiny teacher do not depend on the order they run in.
+    """
+    import torch
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
     from transformers import BertConfig, BertForSequenceClassification, PreTrainedTokenizerFast
 
@@ -67,7 +72,9 @@ def tiny_bert(directory: str | Path, *, num_labels: int = 2, layers: int = 4, hi
                                         model_max_length=128)
     config = BertConfig(vocab_size=len(vocab), hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=2,
                         intermediate_size=hidden * 2, max_position_embeddings=128, num_labels=num_labels)
-    model = BertForSequenceClassification(config)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = BertForSequenceClassification(config)
     model.save_pretrained(directory)
     tokenizer.save_pretrained(directory)
     return directory
