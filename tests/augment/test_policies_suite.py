@@ -51,7 +51,8 @@ def test_each_policy_distils_trec_and_is_logged(trec, trec_teacher, quick_mlm, t
     for name, plan in plans.items():  # each row is the plan that ran: its active parameters, null elsewhere
         row = frame.loc[name]
         assert all(pd.isna(row[k]) if v is None else row[k] == v for k, v in plan.items()), name
-        assert set(k for k, v in plan.items() if v is not None) == set(active_parameters(plan)), name
+        # every value the row holds is one the pipeline reads (eda's rates may be null while active: aug_p applies)
+        assert {k for k, v in plan.items() if v is not None} <= set(active_parameters(plan)), name
     assert len(frame) == len(runs)
     assert frame.loc["mate", "augment.policy"] == "mate" and frame.loc["mate", "augment.mate_generator_steps"] == 2
     assert frame.loc["random+contextual", "augment.pipeline"] == "random+contextual"
