@@ -55,3 +55,20 @@ def test_an_unreachable_token_fails_loudly(tiny_teacher):
         model(input_ids=torch.tensor([[2, 4, 3]]))
     compact.restore()
     assert model.get_input_embeddings() is compact.full
+
+
+def test_fused_adamw_gives_the_unfused_result(tiny_task, tiny_teacher, monkeypatch):
+    """The fused optimizer (one kernel per group) changes speed, not the run: same seed, same scores."""
+    import autodistiller.engine._loop as loop
+
+    splits = encode_splits(tiny_task, tiny_teacher.tokenizer, 32)
+    cfg = TrainingConfig(epochs=2, batch_size=8, learning_rate=5e-3, max_length=32, seed=5)
+    scores = []
+    for devices in (loop._FUSED_ADAMW_DEVICES, frozenset()):
+        monkeypatch.setattr(loop, "_FUSED_ADAMW_DEVICES", devices)
+        torch.manual_seed(0)
+        model = copy.deepcopy(tiny_teacher.model)
+        outcome = train_model(model, splits["train"], splits["validation"], _loss, cfg, task_type="single",
+                              metric="accuracy", device=torch.device("cpu"))
+        scores.append([h.train_loss for h in outcome.history] + [outcome.best_dev["accuracy"]])
+    assert scores[0] == pytest.approx(scores[1], abs=1e-4)
