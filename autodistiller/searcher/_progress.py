@@ -87,7 +87,7 @@ class SearchProgress(Callback):
         self.interval_s = interval_s
         self.max_rows = max_rows
         self.out = out
-        self._last = 0.0
+        self._last: float | None = None  # never printed: the first table comes at once (monotonic() may be small)
         self._changed = False
 
     def _print_table(self, trials: Sequence[Any]) -> None:
@@ -113,7 +113,7 @@ class SearchProgress(Callback):
         self._changed = True
 
     def on_step_end(self, iteration: int, trials: list[Any], **info: Any) -> None:
-        if self._changed and time.monotonic() - self._last >= self.interval_s:
+        if self._changed and (self._last is None or time.monotonic() - self._last >= self.interval_s):
             self._print_table(trials)
 
     def on_experiment_end(self, trials: list[Any], **info: Any) -> None:

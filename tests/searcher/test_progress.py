@@ -51,3 +51,14 @@ def test_the_callback_prints_trial_ends_and_a_table_at_most_every_interval():
     assert out[-1] == "trial t1 completed after 3 epochs: dev_score 0.84; best so far 0.8400 (trial t1)"
     progress.on_experiment_end(TRIALS)
     assert out[-1].startswith("best so far") and len(out) == 3
+
+
+def test_the_first_table_comes_at_once_even_on_a_freshly_started_clock(monkeypatch):
+    """time.monotonic() counts from an arbitrary point (the boot on Linux): a node up for less than interval_s
+    must still print its first table."""
+    monkeypatch.setattr("autodistiller.searcher._progress.time.monotonic", lambda: 5.0)
+    out: list[str] = []
+    progress = SearchProgress(PARAMETERS, interval_s=3600, out=out.append)
+    progress.on_trial_result(1, TRIALS, TRIALS[1], {})
+    progress.on_step_end(1, TRIALS)
+    assert len(out) == 1 and out[0].startswith("best so far")
