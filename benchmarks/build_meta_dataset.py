@@ -5,7 +5,9 @@ For each task, two searches with the project's own CLI, one trial at a time on a
    stopping), so every task has the same pipelines, completed;
 2. ``<task>-tpe``: multivariate TPE + ASHA over search_spaces/distiller_meta.yaml for the rest.
 The teacher is fine-tuned once per task (cached). Every command is printed and appended to
-``<storage>/commands.log``; each search's wall seconds go to ``<storage>/progress.jsonl``. Run it again to
+``meta_dataset/_build/commands.log``; each search's wall seconds go to ``meta_dataset/_build/progress.jsonl``
+(shipped with the rows: the manifest's commands and CPU-hours span every session that built them; folders
+starting with ``_`` are never read as rows). The experiments themselves stay in ``--storage``. Run it again to
 resume: finished searches are skipped, an interrupted one continues with ``--resume``. At the end the rows are
 compacted (one file per task) and ``meta_dataset/MANIFEST.md`` is written.
 
@@ -28,6 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SPACE = "search_spaces/distiller_meta.yaml"
 PORTFOLIO = "meta_dataset/portfolio.yaml"
 OUT = "meta_dataset"
+#: the build's own log, shipped beside the rows: the commands that ran and each search's wall time
+BUILD_LOG = ROOT / OUT / "_build"
 #: the 15 tasks: 13 families, a pair task (boolq), 2 regression tasks (vader_*)
 TASKS = ("trec6", "wiki_uncertainty", "sms_spam", "rotten_tomatoes", "vader_amazon", "boolq", "trec_fine",
          "disaster_tweets", "election_tweets", "news_outlets", "rt_subjectivity", "reuters8", "vader_tweets",
@@ -103,9 +107,9 @@ def write_task_features(tasks: list[str]) -> Path:
     return path
 
 
-def _finished(name: str, storage: Path) -> bool:
+def _finished(name: str) -> bool:
     """Whether the search ran to its end before (exit code 0: every trial, or its time budget, done)."""
-    progress = storage / "progress.jsonl"
+    progress = BUILD_LOG / "progress.jsonl"
     if not progress.is_file():
         return False
     return any(r.get("experiment") == name and r.get("exit_code") == 0
@@ -113,20 +117,21 @@ def _finished(name: str, storage: Path) -> bool:
 
 
 def run_search(name: str, trials: int, command: list[str], storage: Path) -> None:
-    if _logged_trials(name) >= trials or _finished(name, storage):
+    if _logged_trials(name) >= trials or _finished(name):
         print(f"== {name}: done ({_logged_trials(name)} trials logged)", flush=True)
         return
-    if (storage / name / "tuner.pkl").is_file():
+    if (ROOT / storage / name / "tuner.pkl").is_file():
         command = [*command, "--resume"]
     print(f"== {name}: {shlex.join(command)}", flush=True)
-    with open(storage / "commands.log", "a") as log:
+    BUILD_LOG.mkdir(parents=True, exist_ok=True)
+    with open(BUILD_LOG / "commands.log", "a") as log:
         log.write(shlex.join(command) + "\n")
     started = time.time()
     code = subprocess.call([sys.executable, "-c", "import sys; from autodistiller.cli import main; sys.exit(main())",
                             *command[1:]], cwd=ROOT)
     record = {"experiment": name, "exit_code": code, "wall_seconds": round(time.time() - started, 1),
               "resumed": "--resume" in command, "ended": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    with open(storage / "progress.jsonl", "a") as progress:
+    with open(BUILD_LOG / "progress.jsonl", "a") as progress:
         progress.write(json.dumps(record) + "\n")
     if code != 0:
         raise SystemExit(f"{name} exited with {code}; run this script again to resume it.")
@@ -138,8 +143,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--storage", default="runs/meta_build", help="experiments (not shipped)")
     parser.add_argument("--manifest-only", action="store_true", help="only compact the rows and write the manifest")
     args = parser.parse_args(argv)
-    storage = (ROOT / args.storage).resolve()
-    storage.mkdir(parents=True, exist_ok=True)
+    storage = Path(args.storage)  # relative to the repository (the commands run there): the logged commands stay
+    (ROOT / storage).mkdir(parents=True, exist_ok=True)  # valid in any clone
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
     if not args.manifest_only:
         from autodistiller._paths import cache_root
@@ -155,10 +160,10 @@ def main(argv: list[str] | None = None) -> None:
     from autodistiller import meta_dataset
 
     write_task_features(sorted(meta_dataset.load(ROOT / OUT, columns=["task"])["task"].unique()))
-    write_manifest(storage, tasks)
+    write_manifest()
 
 
-def write_manifest(storage: Path, tasks: list[str]) -> Path:
+def write_manifest() -> Path:
     """Compact the rows (one file per task) and write meta_dataset/MANIFEST.md from the rows themselves, the
     commands that made them and their measured cost."""
     import platform
@@ -171,7 +176,7 @@ def write_manifest(storage: Path, tasks: list[str]) -> Path:
     meta_dataset.compact(root)
     report = meta_dataset.validate(root)
     frame = meta_dataset.load(root)
-    progress = [json.loads(line) for line in (storage / "progress.jsonl").read_text().splitlines() if line.strip()]
+    progress = [json.loads(line) for line in (BUILD_LOG / "progress.jsonl").read_text().splitlines() if line.strip()]
     cost = pd.DataFrame(progress)
     cost["task"] = cost["experiment"].str.rsplit("-", n=1).str[0]
     # searches' wall time (teacher, Ray start-up, every trial) x the 2 cores they held; trials' own core time
@@ -184,7 +189,7 @@ def write_manifest(storage: Path, tasks: list[str]) -> Path:
     counts["family"] = frame.groupby("task")["task_family"].first()
     counts["cpu_hours"], counts["trial_cpu_hours"], counts["wall_hours"] = cpu_hours, trial_hours, wall_hours
     commits = sorted(set(frame["git_commit"].dropna()))
-    commands = (storage / "commands.log").read_text().splitlines() if (storage / "commands.log").is_file() else []
+    commands = (BUILD_LOG / "commands.log").read_text().splitlines() if (BUILD_LOG / "commands.log").is_file() else []
     table = counts.reset_index()
     lines = [
         "# The shipped meta-dataset: manifest",
