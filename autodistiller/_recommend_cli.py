@@ -63,7 +63,9 @@ def print_recommendations(frame: Any, *, file: Any = None) -> None:
             print(f"    {key}: {value}", file=file)
 
 
-def cmd_recommend(args: argparse.Namespace, task: Any, teacher: Any) -> int:
+def cmd_recommend(args: argparse.Namespace, task: Any, teacher_of: Callable[[], Any]) -> int:
+    """``teacher_of`` fine-tunes (or loads) the task's teacher: called once the constraints and the meta-dataset
+    are known to be good, so a bad input costs no training."""
     from autodistiller.recommend import Constraints, default_recommender, recommend
     from autodistiller.searcher import load_space, shipped_space
 
@@ -73,7 +75,7 @@ def cmd_recommend(args: argparse.Namespace, task: Any, teacher: Any) -> int:
     # every pipeline the meta-dataset ran, and fresh samples of its space (a seed is not a choice: left out)
     fresh = [{k: v for k, v in p.items() if k != "training.seed"}
              for p in load_space(shipped_space("distiller_meta")).random_points(args.fresh, seed=0)]
-    frame = recommend(task, top_k=args.top_k, constraints=constraints, teacher=teacher, recommender=recommender,
+    frame = recommend(task, top_k=args.top_k, constraints=constraints, teacher=teacher_of(), recommender=recommender,
                       candidates=recommender.candidates() + fresh, cache_dir=args.cache_dir)
     print_recommendations(frame)
     if args.out and not frame.empty:

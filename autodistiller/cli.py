@@ -423,7 +423,7 @@ def _cmd_trials(args: argparse.Namespace) -> int:
 
 def _cmd_recommend(args: argparse.Namespace) -> int:
     task = _task_spec(args).load(args.cache_dir)
-    return recommend_cli.cmd_recommend(args, task, _teacher(args, task))
+    return recommend_cli.cmd_recommend(args, task, lambda: _teacher(args, task))
 
 
 def _cmd_options(args: argparse.Namespace) -> int:

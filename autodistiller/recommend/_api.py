@@ -55,7 +55,9 @@ def default_recommender(root: str | os.PathLike[str] | None = None, *, method: s
     """The recommender fitted on the meta-dataset at ``root`` (default: the shipped one), cached on disk."""
     rows = meta_dataset.load(root) if root is not None else meta_dataset.load()
     if rows.empty:
-        raise ConfigError(f"the meta-dataset at {root or meta_dataset.shipped_path()} has no rows to learn from.")
+        raise ConfigError(f"the meta-dataset at {root or meta_dataset.shipped_path()} has no rows to learn from: "
+                          "give --meta-dataset (meta_dataset_path=) a folder of search rows, or run searches "
+                          "into it first (autodistiller search ... --meta-dataset PATH).")
     table = training_table(rows, load_task_features(root))
     key = f"{content_hash(table)}-{method}-{abs(hash(features)) % 10**8:08d}"
     path = cache_root(cache_dir) / "recommender" / f"{key}.skops"
@@ -105,12 +107,13 @@ def recommend(
     is unlikely to be worth it).
     """
     task_obj = task if isinstance(task, Task) else load_task(task, cache_dir=cache_dir)
+    # before the teacher (minutes): an empty or unreadable meta-dataset is an error that costs nothing
+    recommender = recommender or default_recommender(meta_dataset_path, cache_dir=cache_dir)
     teacher = teacher or fine_tune_teacher(task_obj, backbone=backbone, training=teacher_training,
                                            cache_dir=cache_dir, log=log)
     started = time.perf_counter()
     features = task_features(task_obj, teacher, cache_dir=cache_dir)
     feature_seconds = time.perf_counter() - started
-    recommender = recommender or default_recommender(meta_dataset_path, cache_dir=cache_dir)
     frame = recommender.recommend(features, top_k=top_k, constraints=constraints, candidates=candidates,
                                   params_of=student_params_of(teacher))
     landmark = features.get("mf.landmark_tfidf_dev_score")

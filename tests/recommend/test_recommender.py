@@ -129,6 +129,19 @@ def test_recommend_a_csv_task_that_is_not_in_the_meta_dataset(tiny_meta, tmp_pat
     assert (frame["student_params"] > 0).all() and np.isfinite(frame["student_params"]).all()
 
 
+def test_an_empty_meta_dataset_is_an_error_before_the_teacher_fine_tunes(tmp_path, monkeypatch):
+    from autodistiller.recommend import _api
+    from autodistiller.testing import tiny_task
+
+    def no_teacher(*args, **kwargs):
+        raise AssertionError("the teacher fine-tuned before the meta-dataset was checked")
+
+    monkeypatch.setattr(_api, "fine_tune_teacher", no_teacher)
+    with pytest.raises(ConfigError, match="no rows to learn from"):
+        recommend(tiny_task(tmp_path, rows=40, seed=3, name="t"), meta_dataset_path=tmp_path / "empty",
+                  cache_dir=tmp_path / "c", log=lambda _: None)
+
+
 def test_leave_one_family_out_scores_each_method_on_held_out_tasks(table):
     frame = leave_one_family_out(table)
     assert set(frame["task"]) == {"tiny", "tiny_b", "tiny_reg"} and set(frame["method"]) == set(METHODS)
