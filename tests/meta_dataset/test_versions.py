@@ -57,3 +57,19 @@ def test_files_beside_the_partitions_are_not_rows(tmp_path):
     shutil.copytree(V1, tmp_path, dirs_exist_ok=True)
     pd.DataFrame({"task": ["trec6"], "mf.num_classes": [6]}).to_parquet(tmp_path / "task_features.parquet")
     assert meta_dataset.validate(tmp_path).ok and len(meta_dataset.load(tmp_path)) == 3
+
+
+def test_the_shipped_rows_come_with_their_manifest_and_every_tasks_meta_features():
+    """The manifest is written from the rows (benchmarks/build_meta_dataset.py): it must count what ships, and
+    the recommender needs each shipped task's meta-features."""
+    from autodistiller import meta_dataset
+    from autodistiller.recommend import load_task_features
+
+    frame = meta_dataset.load(columns=["task", "experiment_id", "trial_id"])
+    manifest = meta_dataset.shipped_path() / "MANIFEST.md"
+    if frame.empty:
+        assert load_task_features() is None or load_task_features().empty
+        return
+    assert f"- rows: {len(frame)} in {frame['task'].nunique()} tasks" in manifest.read_text()
+    assert set(frame["task"]) <= set(load_task_features().index)
+    assert not frame.duplicated(["experiment_id", "trial_id"]).any()
