@@ -103,6 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--space", required=True, help="YAML search space (see search_spaces/)")
     search.add_argument("--trials", type=int, default=20, help="trial budget (default 20)")
     search.add_argument("--time-budget", default=None, help="wall-clock budget: 90s, 10m, 1.5h (default: none)")
+    search.add_argument("--trial-time-limit", default=None, metavar="DURATION",
+                        help="stop a trial after this long (90s, 5m): it keeps an early_stopped row with its best dev "
+                             "score so far, and the search goes on (default: none)")
     search.add_argument("--address", default=None,
                         help="Ray cluster address (auto, ray://host:10001); default: an embedded local Ray")
     search.add_argument("--storage", default=None, help="experiments dir or URI (default: ./runs)")
@@ -309,7 +312,8 @@ def _cmd_search(args: argparse.Namespace) -> int:
 
     try:
         outcome = search(
-            task, space, trials=args.trials, time_budget=args.time_budget, storage=args.storage, name=args.name,
+            task, space, trials=args.trials, time_budget=args.time_budget,
+            trial_time_limit=args.trial_time_limit, storage=args.storage, name=args.name,
             resume=args.resume, address=args.address, max_concurrent=args.max_concurrent,
             cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial,
             max_failures=args.max_failures, seed=args.seed,

@@ -185,7 +185,7 @@ def _context(task: Task, teacher: Teacher, *, cpus_per_trial: float, gpus_per_tr
 
 def _new_tuner(trainable: Any, space: SearchSpace, experiment: _Experiment, callbacks: Sequence[Any], *,
                trials: int, time_budget_s: float | None, max_concurrent: int, max_failures: int, seed: int,
-               scheduler: str,
+               scheduler: str, trial_time_limit_s: float | None = None,
                sampler: str, grace_period: int, reduction_factor: int,
                points_to_evaluate: Sequence[Mapping[str, Any]] | None, verbose: int) -> Any:
     """A Tuner: Optuna's sampler behind Tune's ConcurrencyLimiter, ASHA (or FIFO) on the per-epoch dev score."""
@@ -228,6 +228,8 @@ def _new_tuner(trainable: Any, space: SearchSpace, experiment: _Experiment, call
             callbacks=list(callbacks),
             checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
             failure_config=tune.FailureConfig(max_failures=max_failures),
+            # a trial past the limit stops at its next report, like an ASHA stop: an early_stopped row
+            stop={"time_total_s": trial_time_limit_s} if trial_time_limit_s else None,
             verbose=verbose,
         ),
     )
@@ -239,6 +241,7 @@ def search(
     *,
     trials: int = 20,
     time_budget: str | float | None = None,
+    trial_time_limit: str | float | None = None,
     storage: str | None = None,
     name: str | None = None,
     resume: bool = False,
@@ -270,7 +273,9 @@ def search(
     Everything that can be wrong with the inputs (space, task, storage, resume target, cluster address) is
     checked before the teacher is fine-tuned (once, cached) and the trials start. ``resume=True`` continues
     the experiment ``name`` under ``storage`` with ``Tuner.restore``; finished trials are not re-run and no
-    row is written twice. ``points_to_evaluate`` are pipelines run first, in order (a portfolio, or a
+    row is written twice. ``time_budget``: the whole search's wall-clock cap (trials not started by then get no
+    row); ``trial_time_limit``: each trial's (a trial past it stops at its next epoch report and keeps an
+    ``early_stopped`` row with its best dev score). ``points_to_evaluate`` are pipelines run first, in order (a portfolio, or a
     recommender's picks): each is completed with the config defaults of the space parameters it leaves out, so a
     point is the same pipeline on every task. ``warm_start=K`` runs the recommender's top-K pipelines for the task
     first (those inside the space), then the given points. ``max_failures``: retries of a trial whose run failed (a lost node;
@@ -289,6 +294,7 @@ def search(
                      gpus_per_trial=gpus_per_trial, scheduler=scheduler, sampler=sampler,
                      points_to_evaluate=points_to_evaluate)
     budget_s = parse_duration(time_budget)
+    trial_limit_s = parse_duration(trial_time_limit)
     max_failures = resolve_max_failures(max_failures, address)
     if address:
         check_cluster_address(address)  # before the teacher is fine-tuned: minutes of work
@@ -345,7 +351,8 @@ def search(
         progress = [SearchProgress([p.key for p in space.parameters if p.kind != "fixed"])] if verbose >= 1 else []
         tuner = _new_tuner(trainable, space, experiment, [InterruptWatch(experiment.name), logger, *progress,
                                                           *callbacks],
-                           trials=trials, time_budget_s=budget_s, max_concurrent=max_concurrent,
+                           trials=trials, time_budget_s=budget_s, trial_time_limit_s=trial_limit_s,
+                           max_concurrent=max_concurrent,
                            max_failures=max_failures, seed=seed,
                            scheduler=scheduler, sampler=sampler, grace_period=grace_period,
                            reduction_factor=reduction_factor, points_to_evaluate=points_to_evaluate,

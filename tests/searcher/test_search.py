@@ -69,6 +69,19 @@ def test_search_logs_every_trial_including_a_failed_one(tmp_path, tiny_task, tin
         search(tiny_task, space, trials=1, storage=str(tmp_path / "runs"), name="exp", teacher=tiny_teacher)
 
 
+def test_a_trial_past_its_time_limit_stops_and_keeps_its_row(tmp_path, tiny_task, tiny_teacher, space):
+    """--trial-time-limit: each trial stops at its first epoch report past the limit (here: the first), keeps an
+    early_stopped row with that epoch's dev score, and the search runs every trial."""
+    _, frame = search(tiny_task, space, trials=2, max_concurrent=1, storage=str(tmp_path / "runs"), name="capped",
+                      teacher=tiny_teacher, scheduler="fifo", trial_time_limit="0.001s", verbose=0,
+                      log=lambda _: None,
+                      points_to_evaluate=[{"loss.kind": "kl", "student.layers": 2, "training.learning_rate": 1e-3},
+                                          {"loss.kind": "mse", "student.layers": 1, "training.learning_rate": 1e-3}])
+    assert len(frame) == 2 and (frame["status"] == "early_stopped").all()
+    assert (frame["epochs_run"] == 1).all() and (frame["training.epochs"] == 3).all()
+    assert frame["student_dev_score"].notna().all()
+
+
 _INTERRUPTED = textwrap.dedent("""
     import sys
     from autodistiller.searcher import search, space_from_dict
