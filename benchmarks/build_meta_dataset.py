@@ -58,14 +58,19 @@ def _portfolio_size() -> int:
 
 def search_commands(task: str, index: int, storage: str, portfolio: int) -> list[tuple[str, int, list[str]]]:
     """(experiment name, trials, command) of the task's two searches."""
-    common = ["autodistiller", "search", "--task", f"suite:{task}", "--space", SPACE, "--storage", storage,
-              "--meta-dataset", OUT, *TRIAL, *TEACHER]
+    common = _common(task, storage)
     return [
         (f"{task}-portfolio", portfolio,
          [*common, "--name", f"{task}-portfolio", "--warm-start-from", PORTFOLIO, "--trials", str(portfolio),
           "--scheduler", "fifo"]),
         (f"{task}-tpe", TPE_TRIALS, tpe_command(common, f"{task}-tpe", TPE_TRIALS, seed=index)),
     ]
+
+
+def _common(task: str, storage: str) -> list[str]:
+    """The arguments every search of ``task`` shares: space, storage, rows, trial resources, teacher."""
+    return ["autodistiller", "search", "--task", f"suite:{task}", "--space", SPACE, "--storage", storage,
+            "--meta-dataset", OUT, *TRIAL, *TEACHER]
 
 
 def tpe_command(common: list[str], name: str, trials: int, *, seed: int) -> list[str]:
@@ -84,10 +89,8 @@ def top_up_command(task: str, index: int, storage: str) -> tuple[str, int, list[
     earlier = int((rows["experiment_id"] != name).sum())
     if earlier >= MIN_TRIALS:
         return None
-    common = ["autodistiller", "search", "--task", f"suite:{task}", "--space", SPACE, "--storage", storage,
-              "--meta-dataset", OUT, *TRIAL, *TEACHER]
     missing = MIN_TRIALS - earlier
-    return name, missing, tpe_command(common, name, missing, seed=100 + index)
+    return name, missing, tpe_command(_common(task, storage), name, missing, seed=100 + index)
 
 
 def _logged_trials(experiment: str) -> int:

@@ -40,15 +40,7 @@ def warm_points(task_name: str, meta_dataset_path: str, k: int) -> list[dict]:
     features = table[table["task"] == task_name].iloc[0].to_dict()
     candidates = recommender.candidates() + _fresh(300, seed=zlib.crc32(task_name.encode()))
     ranked = recommender.recommend(features, top_k=max(10 * k, 30), candidates=candidates)
-    space = load_space(SPACE)
-    points: list[dict] = []
-    for pipeline in ranked["pipeline"]:
-        point = space.project(pipeline)
-        if point is not None and point not in points and not space.violated(point):
-            points.append(point)
-        if len(points) == k:
-            break
-    return points
+    return load_space(SPACE).first_points(ranked["pipeline"], k)
 
 
 def run_search(task: str, name: str, trials: int, seed: int, storage: Path, rows: Path,

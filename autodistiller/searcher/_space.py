@@ -27,7 +27,7 @@ from __future__ import annotations
 import ast
 import math
 import operator
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -189,6 +189,18 @@ class SearchSpace:
             return self.complete_point(point)
         except ConfigError:
             return None
+
+    def first_points(self, pipelines: Iterable[Mapping[str, Any]], count: int) -> list[dict[str, Any]]:
+        """The first ``count`` distinct points of ``pipelines`` (ranked recommendations) that lie inside this
+        space (:meth:`project`) and break none of its constraints: the warm start of a search."""
+        points: list[dict[str, Any]] = []
+        for pipeline in pipelines:
+            if len(points) == count:
+                break
+            point = self.project(pipeline)
+            if point is not None and point not in points and not self.violated(point):
+                points.append(point)
+        return points
 
     def violated(self, values: Mapping[str, Any]) -> list[str]:
         """The constraints that ``values`` (flat pipeline keys; defaults fill the rest) break."""

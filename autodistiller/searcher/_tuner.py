@@ -185,7 +185,7 @@ def _context(task: Task, teacher: Teacher, *, cpus_per_trial: float, gpus_per_tr
 
 def _new_tuner(trainable: Any, space: SearchSpace, experiment: _Experiment, callbacks: Sequence[Any], *,
                trials: int, time_budget_s: float | None, max_concurrent: int, max_failures: int, seed: int,
-               scheduler: str, trial_time_limit_s: float | None = None,
+               scheduler: str, trial_time_limit_s: float | None,
                sampler: str, grace_period: int, reduction_factor: int,
                points_to_evaluate: Sequence[Mapping[str, Any]] | None, verbose: int) -> Any:
     """A Tuner: Optuna's sampler behind Tune's ConcurrencyLimiter, ASHA (or FIFO) on the per-epoch dev score."""
@@ -406,13 +406,7 @@ def _recommended_points(task: Task, teacher: Teacher, space: SearchSpace, count:
     from autodistiller.recommend import recommend
 
     ranked = recommend(task, teacher=teacher, top_k=max(count * 10, 30), cache_dir=cache_dir, log=log)
-    points = []
-    for pipeline in ranked["pipeline"]:
-        point = space.project(pipeline)
-        if point is not None and point not in points and not space.violated(point):
-            points.append(point)
-        if len(points) == count:
-            break
+    points = space.first_points(ranked["pipeline"], count)
     log(f"search: warm start with the recommender's top {len(points)} pipeline(s) inside the space")
     return points
 

@@ -173,3 +173,21 @@ def test_a_pipeline_has_one_identity_whatever_the_column_dtype():
                "loss.temperature": 2}
     as_floats = {**as_ints, "intermediate.critic_hidden": 128.0, "loss.temperature": 2.0}
     assert pipeline_key(as_ints) == pipeline_key(as_floats)
+
+
+def test_search_warm_start_runs_the_recommenders_best_point_inside_the_space_first(tmp_path, tiny_task,
+                                                                                 tiny_teacher):
+    """``search(warm_start=K)``: the first trial is the shipped recommender's best pipeline that lies inside
+    the space (projected onto its parameters) and breaks none of its constraints."""
+    from autodistiller.searcher import search, space_from_dict
+
+    space = space_from_dict({"parameters": {
+        "student.layers": {"choices": [1, 2, 3]}, "loss.kind": {"choices": ["kl", "mse", "none"]},
+        "training.epochs": 1, "training.batch_size": 8, "training.max_length": 32}})
+    ranked = recommend(tiny_task, teacher=tiny_teacher, top_k=30, cache_dir=tmp_path / "c", log=lambda _: None)
+    expected = space.first_points(ranked["pipeline"], 1)
+    assert len(expected) == 1
+    _, frame = search(tiny_task, space, trials=1, warm_start=1, teacher=tiny_teacher, cache_dir=tmp_path / "c",
+                      storage=str(tmp_path / "runs"), name="warm", verbose=0, log=lambda _: None)
+    row = frame.iloc[0]
+    assert {key: row[key] for key in expected[0]} == expected[0]

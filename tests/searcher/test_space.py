@@ -82,6 +82,20 @@ def test_constraints():
         "student.layers <= 2 or loss.kind in ['kl', 'mse']"]
 
 
+def test_first_points_keeps_distinct_pipelines_inside_the_space_that_break_no_constraint():
+    space = space_from_dict({"parameters": {"student.layers": {"choices": [1, 2, 3]},
+                                            "loss.kind": {"choices": ["kl", "annealing"]}},
+                             "constraints": ["student.layers <= 2 or loss.kind == 'kl'"]})
+    ranked = [{"student.layers": 5, "loss.kind": "kl"},         # outside the space
+              {"student.layers": 3, "loss.kind": "annealing"},  # breaks the constraint
+              {"student.layers": 2, "loss.kind": "kl", "training.seed": 7},
+              {"student.layers": 2, "loss.kind": "kl"},         # the same point again
+              {"student.layers": 3, "loss.kind": "kl"},
+              {"student.layers": 1, "loss.kind": "kl"}]
+    assert space.first_points(ranked, 2) == [{"student.layers": 2, "loss.kind": "kl"},
+                                             {"student.layers": 3, "loss.kind": "kl"}]
+
+
 @pytest.mark.parametrize(("data", "error", "message"), [
     ({"parameters": {"loss.kindd": {"choices": ["kl"]}}}, UnknownOptionError, r"'loss.kindd' is not a registered "
      r"pipeline parameter; choose one of: .*loss.kind"),
