@@ -12,7 +12,7 @@ from typing import Any
 
 from autodistiller._version import __version__
 
-__all__ = ["git_commit", "hardware_info", "package_version"]
+__all__ = ["commit_of", "git_commit", "hardware_info", "package_version"]
 
 
 def package_version() -> str:
@@ -21,16 +21,23 @@ def package_version() -> str:
 
 @functools.cache
 def git_commit() -> str:
-    """The commit of the checkout AutoDistiller runs from ("" for an installed release)."""
-    here = Path(__file__).resolve().parent
+    """The commit of the checkout AutoDistiller runs from ("" for an installed release); see :func:`commit_of`."""
+    return commit_of(Path(__file__).resolve().parent)
+
+
+def commit_of(directory: Path) -> str:
+    """The commit of the git checkout holding ``directory`` ("" outside one), "-dirty" when tracked files other
+    than the meta-dataset's own rows and build log differ from it (a search writing into the shipped
+    ``meta_dataset/`` does not make the code that wrote it dirty)."""
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5,
-                             check=False)
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=directory, capture_output=True, text=True,
+                             timeout=5, check=False)
     except (OSError, subprocess.SubprocessError):
         return ""
     commit = out.stdout.strip() if out.returncode == 0 else ""
     if commit:
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
+                                ":(top)", ":(top,exclude)meta_dataset"], cwd=directory,
                                capture_output=True, text=True, timeout=5, check=False).stdout.strip()
         commit += "-dirty" if dirty else ""
     return commit
