@@ -53,14 +53,26 @@ def print_recommendations(frame: Any, *, file: Any = None) -> None:
     if frame.empty:
         print("no pipeline satisfies the constraints.", file=file)
         return
+    teacher_params = frame.attrs.get("teacher_params")
     for row in frame.to_dict("records"):
         changed = {k: v for k, v in row["pipeline"].items() if defaults.get(k) != v}
         print(f"\n#{row['rank']}: predicted score {row['predicted_score']:.3f} +/- {row['uncertainty']:.3f} "
               f"(normalised within a task: 1 = best), ~{row['predicted_train_seconds']:.0f}s to train, "
-              f"{row['student_params'] / 1e6:.1f}M params, ~{row['predicted_latency_ms']:.2f} ms/example",
-              file=file)
+              f"{row['student_params'] / 1e6:.1f}M params{_compression(row['student_params'], teacher_params)}, "
+              f"~{row['predicted_latency_ms']:.2f} ms/example", file=file)
         for key, value in changed.items():
             print(f"    {key}: {value}", file=file)
+    if teacher_params and frame["student_params"].iloc[0] >= teacher_params:
+        print("\nnote: #1 keeps the teacher's size (no compression: Born-Again or a student as deep as the "
+              "teacher). For a smaller student, add --max-params N or --student-layers L.", file=file)
+
+
+def _compression(student_params: float, teacher_params: float | None) -> str:
+    if not teacher_params:
+        return ""
+    if student_params >= teacher_params:
+        return " (the teacher's size)"
+    return f" ({teacher_params / student_params:.2f}x smaller than the teacher)"
 
 
 def cmd_recommend(args: argparse.Namespace, task: Any, teacher_of: Callable[[], Any]) -> int:

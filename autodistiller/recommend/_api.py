@@ -104,7 +104,7 @@ def recommend(
     (default: every pipeline of the meta-dataset; the CLI adds fresh samples of the space). ``frame.attrs`` adds
     ``nearest_tasks``, ``features`` (the task's meta-features), ``feature_seconds`` and
     ``landmark_beats_teacher`` (a TF-IDF + linear model scores at least the teacher's dev score: distillation
-    is unlikely to be worth it).
+    is unlikely to be worth it) and ``teacher_params`` (to read each student's compression against).
     """
     task_obj = task if isinstance(task, Task) else load_task(task, cache_dir=cache_dir)
     # before the teacher (minutes): an empty or unreadable meta-dataset is an error that costs nothing
@@ -119,5 +119,6 @@ def recommend(
     landmark = features.get("mf.landmark_tfidf_dev_score")
     frame.attrs.update(features=features, feature_seconds=feature_seconds,
                        landmark_beats_teacher=landmark is not None and landmark >= teacher.dev_score,
-                       teacher_dev_score=teacher.dev_score, metric=task_obj.card.metric)
+                       teacher_dev_score=teacher.dev_score, metric=task_obj.card.metric,
+                       teacher_params=float(count_parameters(teacher.model)))
     return frame

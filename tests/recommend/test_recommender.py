@@ -191,3 +191,28 @@ def test_search_warm_start_runs_the_recommenders_best_point_inside_the_space_fir
                       storage=str(tmp_path / "runs"), name="warm", verbose=0, log=lambda _: None)
     row = frame.iloc[0]
     assert {key: row[key] for key in expected[0]} == expected[0]
+
+
+def test_printed_recommendations_say_how_much_smaller_than_the_teacher_each_student_is():
+    import io
+
+    import pandas as pd
+
+    from autodistiller._recommend_cli import print_recommendations
+
+    def ranked(first_params: float) -> pd.DataFrame:
+        frame = pd.DataFrame({"rank": [1, 2], "predicted_score": [0.9, 0.8], "uncertainty": [0.1, 0.1],
+                              "predicted_train_seconds": [30.0, 10.0], "student_params": [first_params, 10e6],
+                              "predicted_latency_ms": [2.0, 1.0],
+                              "pipeline": [{"procedure.kind": "born_again"}, {"student.layers": 2}]})
+        frame.attrs.update(teacher_params=20e6, nearest_tasks=[("trec6", 0.5)])
+        return frame
+
+    out = io.StringIO()
+    print_recommendations(ranked(20e6), file=out)
+    assert "20.0M params (the teacher's size)" in out.getvalue()
+    assert "10.0M params (2.00x smaller than the teacher)" in out.getvalue()
+    assert "note: #1 keeps the teacher's size" in out.getvalue()
+    out = io.StringIO()
+    print_recommendations(ranked(15e6), file=out)
+    assert "(1.33x smaller than the teacher)" in out.getvalue() and "note: #1" not in out.getvalue()
