@@ -47,6 +47,16 @@ def _run(pipeline: dict, task, teacher, seed: int, cache: dict) -> float:
     return cache[key]
 
 
+def _logged_runs(rows: pd.DataFrame) -> dict:
+    """The test score of every completed trial of the meta-dataset, keyed like ``_run``'s cache: a pick that
+    the searches already ran with a seed (same fidelity, same code) is that run, not a new one."""
+    from autodistiller.recommend import pipeline_key
+
+    done = rows[(rows["status"] == "completed") & rows["student_test_score"].notna()]
+    return {(row["task"], pipeline_key(row), int(row["training.seed"])): float(row["student_test_score"])
+            for row in done.to_dict("records")}
+
+
 def _fresh(count: int, seed: int) -> list[dict]:
     import optuna
 
@@ -104,7 +114,9 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     rows = meta_dataset.load(args.meta_dataset)
     table = training_table(rows, load_task_features(args.meta_dataset))
     chosen = set(args.tasks.split(",")) if args.tasks else set(table["task"])
-    runs: dict = {}
+    runs = _logged_runs(rows)
+    print(f"{len(runs)} (task, pipeline, seed) runs already logged in the meta-dataset are reused, not rerun",
+          flush=True)
     records = []
     for family in sorted(table["task_family"].unique()):
         held = sorted(set(table.loc[table["task_family"] == family, "task"]) & chosen)
