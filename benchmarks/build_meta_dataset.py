@@ -12,8 +12,12 @@ starting with ``_`` are never read as rows). The experiments themselves stay in 
 resume: finished searches are skipped, an interrupted one continues with ``--resume``. At the end the rows are
 compacted (one file per task) and ``meta_dataset/MANIFEST.md`` is written.
 
+A long build runs in a worktree pinned to one commit (so the code that writes the rows does not change under
+it), and the tasks it finished are brought back into the main checkout with ``--collect-from``:
+
     python benchmarks/build_meta_dataset.py --tasks trec6,wiki_uncertainty [--storage runs/meta_build]
     python benchmarks/build_meta_dataset.py --manifest-only
+    python benchmarks/build_meta_dataset.py --collect-from ../mdrun
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import argparse
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -169,7 +174,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tasks", default=",".join(TASKS), help="comma-separated suite tasks, in order")
     parser.add_argument("--storage", default="runs/meta_build", help="experiments (not shipped)")
     parser.add_argument("--manifest-only", action="store_true", help="only compact the rows and write the manifest")
+    parser.add_argument("--collect-from", default=None, metavar="CHECKOUT",
+                        help="bring the tasks a build in another checkout finished (rows, build log, features) "
+                             "into this one, then write the manifest")
     args = parser.parse_args(argv)
+    if args.collect_from:
+        print(f"collected: {', '.join(collect(Path(args.collect_from))) or 'no finished task'}")
+        write_manifest()
+        return
     storage = Path(args.storage)  # relative to the repository (the commands run there): the logged commands stay
     (ROOT / storage).mkdir(parents=True, exist_ok=True)  # valid in any clone
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
@@ -191,6 +203,41 @@ def main(argv: list[str] | None = None) -> None:
 
     write_task_features(sorted(meta_dataset.load(ROOT / OUT, columns=["task"])["task"].unique()))
     write_manifest()
+
+
+def _task_of(experiment: str) -> str:
+    return experiment.rsplit("-", 1)[0]
+
+
+def collect(checkout: Path) -> list[str]:
+    """Copy into this checkout the tasks that a build running in ``checkout`` (a worktree pinned to a commit)
+    finished and this one lacks: their row partitions, their lines of the build log, their meta-features.
+
+    A task is finished once its meta-features are written (after its last search exited 0); a task still
+    searching stays behind (its rows are resumable only with that checkout's experiment storage).
+    """
+    import pandas as pd
+
+    theirs, ours = checkout / OUT, ROOT / OUT
+    features = pd.read_parquet(theirs / "task_features.parquet")
+    have = set(pd.read_parquet(ours / "task_features.parquet")["task"]) if (ours / "task_features.parquet").is_file() \
+        else set()
+    new = sorted(set(features["task"]) - have)
+    for task in new:
+        shutil.copytree(theirs / f"task={task}", ours / f"task={task}")
+    for name, task_of_line in (("progress.jsonl", lambda line: _task_of(json.loads(line)["experiment"])),
+                               ("commands.log", lambda line: _task_of(line.split(" --name ")[1].split()[0]))):
+        lines = [line for line in (theirs / "_build" / name).read_text().splitlines()
+                 if line.strip() and task_of_line(line) in new]
+        if lines:
+            BUILD_LOG.mkdir(parents=True, exist_ok=True)
+            with open(BUILD_LOG / name, "a") as out:
+                out.write("\n".join(lines) + "\n")
+    if new:
+        known = pd.read_parquet(ours / "task_features.parquet") if have else features.iloc[:0]
+        pd.concat([known, features[features["task"].isin(new)]], ignore_index=True).to_parquet(
+            ours / "task_features.parquet", index=False)
+    return new
 
 
 def write_manifest() -> Path:
