@@ -4,7 +4,10 @@ the shared portfolio's scores.
 The portfolio runs the default pipeline (kd_default) with several seeds (training.seed 42, 1, 2, 3: the seed
 also draws the 500-example training subset) and every other pipeline once. A task's spread is "clearly larger
 than the noise" when the portfolio's standard deviation is at least twice the default's seed standard
-deviation. Scores are dev scores (what the searches optimise) and test scores.
+deviation. ``*_separable``: the share of the portfolio's pipeline pairs whose scores differ by more than two
+standard deviations of a difference of two single runs (2 * sqrt(2) * seed std), i.e. the pairs a one-seed
+trial can tell apart: what a recommender learning within-task ranks has to go on. Scores are dev scores (what
+the searches optimise) and test scores.
 
     python benchmarks/portfolio_noise.py [--meta-dataset meta_dataset] [--markdown]
 """
@@ -12,8 +15,10 @@ deviation. Scores are dev scores (what the searches optimise) and test scores.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
+import numpy as np
 import pandas as pd
 
 RATIO_BAR = 2.0  # portfolio std / seed std needed to call the spread clearly larger than the noise
@@ -40,10 +45,17 @@ def noise_vs_spread(frame: pd.DataFrame) -> pd.DataFrame:
             spread = per_pipeline[column].std(ddof=1)
             record.update({f"{split}_seed_std": noise, f"{split}_portfolio_std": spread,
                            f"{split}_portfolio_range": per_pipeline[column].max() - per_pipeline[column].min(),
-                           f"{split}_ratio": spread / noise if noise > 0 else float("inf")})
+                           f"{split}_ratio": spread / noise if noise > 0 else float("inf"),
+                           f"{split}_separable": separable_share(per_pipeline[column].to_numpy(), noise)})
         record["clearly_above_noise"] = bool(record["dev_ratio"] >= RATIO_BAR and record["test_ratio"] >= RATIO_BAR)
         out.append(record)
     return pd.DataFrame(out)
+
+
+def separable_share(scores: np.ndarray, seed_std: float) -> float:
+    """The share of pairs of ``scores`` farther apart than 2 * sqrt(2) * ``seed_std``."""
+    i, j = np.triu_indices(len(scores), k=1)
+    return float(np.mean(np.abs(scores[i] - scores[j]) > 2 * math.sqrt(2) * seed_std)) if len(i) else float("nan")
 
 
 def load_points_default(space, load_points):
