@@ -27,6 +27,15 @@ def add_command(commands: Any, add_task: Callable[[Any], None], add_teacher: Cal
                        help="at most this predicted CPU latency per example (ms, batch 1)")
     group.add_argument("--exclude", action="append", default=[], metavar="KEY=VALUE",
                        help="rule out a stage option, e.g. --exclude augment.pipeline=contextual (repeatable)")
+    budget = parser.add_argument_group(
+        "training budget of the pipeline --out writes (the meta-dataset learned at its own small fidelity; these "
+        "set how much the real run trains)")
+    budget.add_argument("--epochs", type=int, default=None, help="training epochs (default: the config's, 3)")
+    budget.add_argument("--max-length", type=int, default=None, help="tokens per example (default: 128)")
+    budget.add_argument("--max-train-examples", type=int, default=None,
+                        help="train on a subset of this many examples (default: 0, every example)")
+    budget.add_argument("--keep-fidelity", action="store_true",
+                        help="write the meta-dataset's own budget instead (a quick run comparable to its trials)")
     parser.add_argument("--fresh", type=int, default=300,
                         help="also rank this many fresh samples of the meta-dataset's space (default 300)")
     add_teacher(parser)
@@ -78,7 +87,7 @@ def _compression(student_params: float, teacher_params: float | None) -> str:
 def cmd_recommend(args: argparse.Namespace, task: Any, teacher_of: Callable[[], Any]) -> int:
     """``teacher_of`` fine-tunes (or loads) the task's teacher: called once the constraints and the meta-dataset
     are known to be good, so a bad input costs no training."""
-    from autodistiller.recommend import Constraints, default_recommender, recommend
+    from autodistiller.recommend import BUDGET_KEYS, Constraints, default_recommender, recommend, with_budget
     from autodistiller.searcher import load_space, shipped_space
 
     constraints = Constraints(student_layers=args.student_layers, max_params=args.max_params,
@@ -91,7 +100,15 @@ def cmd_recommend(args: argparse.Namespace, task: Any, teacher_of: Callable[[], 
                       candidates=recommender.candidates() + fresh, cache_dir=args.cache_dir)
     print_recommendations(frame)
     if args.out and not frame.empty:
+        learned = frame["pipeline"].iloc[0]
+        pipeline = learned if args.keep_fidelity else with_budget(learned, {
+            "training.epochs": args.epochs, "training.max_length": args.max_length,
+            "training.max_train_examples": args.max_train_examples})
         with open(args.out, "w") as out:
-            yaml.safe_dump({"pipeline": frame["pipeline"].iloc[0]}, out, sort_keys=True)
+            yaml.safe_dump({"pipeline": pipeline}, out, sort_keys=True)
         print(f"\nwrote the best pipeline to {args.out} (autodistiller distill --pipeline {args.out})")
+        print("training budget: " + ", ".join(f"{key} {pipeline.get(key)}" for key in BUDGET_KEYS)
+              + ("" if args.keep_fidelity else " (the meta-dataset's trials: " + ", ".join(
+                  f"{key.split('.', 1)[1]} {learned.get(key)}" for key in BUDGET_KEYS)
+                  + "; --keep-fidelity writes those)"))
     return 0

@@ -7,12 +7,14 @@
 """
 
 from autodistiller.recommend._api import (
+    BUDGET_KEYS,
     SHIPPED_FEATURES,
     SHIPPED_METHOD,
     default_recommender,
     load_task_features,
     recommend,
     student_params_of,
+    with_budget,
 )
 from autodistiller.recommend._encode import PipelineEncoder, choice_keys, flat_rows, pipeline_key, pipeline_of
 from autodistiller.recommend._estimator import BestOnAverage, NearestTasks, SurrogateRecommender
@@ -34,6 +36,7 @@ from autodistiller.recommend._recommender import (
 )
 
 __all__ = [
+    "BUDGET_KEYS",
     "FEATURES_VERSION",
     "METHODS",
     "MF_GROUPS",
@@ -62,4 +65,5 @@ __all__ = [
     "teacher_meta_features",
     "tokenizer_meta_features",
     "training_table",
+    "with_budget",
 ]

@@ -32,14 +32,29 @@ from autodistiller.recommend._recommender import (
 )
 from autodistiller.tasks import Task, TaskSpec, load_task
 
-__all__ = ["SHIPPED_FEATURES", "SHIPPED_METHOD", "TASK_FEATURES_FILE", "default_recommender",
-           "load_task_features", "recommend", "student_params_of"]
+__all__ = ["BUDGET_KEYS", "SHIPPED_FEATURES", "SHIPPED_METHOD", "TASK_FEATURES_FILE", "default_recommender",
+           "load_task_features", "recommend", "student_params_of", "with_budget"]
 
 #: the method and meta-feature groups the shipped recommender uses (chosen leave-one-family-out, see README)
 SHIPPED_METHOD = "surrogate"
 SHIPPED_FEATURES = tuple(f for g in MF_GROUPS.values() for f in g)
 #: per-task meta-features of the shipped meta-dataset (rows written before a feature existed lack it)
 TASK_FEATURES_FILE = "task_features.parquet"
+
+#: how much a pipeline trains, not how it distils: the meta-dataset fixes them (its fidelity), a user sets them
+BUDGET_KEYS = ("training.epochs", "training.max_length", "training.max_train_examples")
+
+
+def with_budget(pipeline: Mapping[str, Any], budget: Mapping[str, int | None] | None = None) -> dict[str, Any]:
+    """``pipeline`` with its training budget (:data:`BUDGET_KEYS`) set for a real run instead of the
+    meta-dataset's fidelity: each key from ``budget`` when given (not None), else the config's default (every
+    training example, 128 tokens, 3 epochs). The distillation choices are kept as recommended."""
+    defaults = TrainingConfig()
+    budget = {k: v for k, v in (budget or {}).items() if v is not None}
+    unknown = set(budget) - set(BUDGET_KEYS)
+    if unknown:
+        raise ConfigError(f"budget keys {sorted(unknown)} are not among {BUDGET_KEYS}.")
+    return {**pipeline, **{key: budget.get(key, getattr(defaults, key.split(".", 1)[1])) for key in BUDGET_KEYS}}
 
 
 def load_task_features(root: str | os.PathLike[str] | None = None) -> pd.DataFrame | None:

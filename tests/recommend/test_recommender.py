@@ -158,12 +158,26 @@ def test_the_recommend_command_ranks_fresh_samples_too(tiny_meta, tiny_runs, tmp
     task, teacher = tiny_runs[1]
     out = tmp_path / "best.yaml"
     code = main(["recommend", "--task", task.spec.source, "--teacher-dir", str(teacher.path), "--meta-dataset",
-                 str(tiny_meta), "--top-k", "2", "--fresh", "40", "--out", str(out), "--cache-dir", str(tmp_path)])
+                 str(tiny_meta), "--top-k", "2", "--fresh", "40", "--out", str(out), "--cache-dir", str(tmp_path),
+                 "--max-length", "32"])
     printed = capsys.readouterr().out
     assert code == 0 and "#1: predicted score" in printed and "nearest training tasks" in printed
     from autodistiller import PipelineConfig
 
-    assert PipelineConfig.from_yaml(out).training.max_train_examples >= 0  # distill --pipeline runs it as is
+    written = PipelineConfig.from_yaml(out).training  # distill --pipeline runs it as is, on the user's budget
+    assert (written.max_train_examples, written.max_length, written.epochs) == (0, 32, 3)
+    assert "training budget: training.epochs 3, training.max_length 32, training.max_train_examples 0" in printed
+
+
+def test_with_budget_swaps_the_fidelity_for_a_real_run_and_keeps_the_choices():
+    from autodistiller.recommend import with_budget
+
+    learned = {"loss.kind": "kl", "loss.temperature": 4.0, "training.epochs": 3, "training.max_length": 64,
+               "training.max_train_examples": 500, "training.learning_rate": 1e-4}
+    real = with_budget(learned, {"training.epochs": 5, "training.max_length": None})
+    assert real == {**learned, "training.epochs": 5, "training.max_length": 128, "training.max_train_examples": 0}
+    with pytest.raises(ConfigError, match="not among"):
+        with_budget(learned, {"training.learning_rate": 1e-3})
 
 
 def test_a_pipeline_has_one_identity_whatever_the_column_dtype():
