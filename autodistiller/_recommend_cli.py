@@ -63,6 +63,8 @@ def print_recommendations(frame: Any, *, file: Any = None) -> None:
         print("no pipeline satisfies the constraints.", file=file)
         return
     teacher_params = frame.attrs.get("teacher_params")
+    print("(training seconds are predicted at the meta-dataset's own budget and machine: see its MANIFEST.md; "
+          "a run on more examples, tokens or epochs takes proportionally longer)", file=file)
     for row in frame.to_dict("records"):
         changed = {k: v for k, v in row["pipeline"].items() if defaults.get(k) != v}
         print(f"\n#{row['rank']}: predicted score {row['predicted_score']:.3f} +/- {row['uncertainty']:.3f} "
