@@ -13,7 +13,8 @@ resume: finished searches are skipped, an interrupted one continues with ``--res
 compacted (one file per task) and ``meta_dataset/MANIFEST.md`` is written.
 
 A long build runs in a worktree pinned to one commit (so the code that writes the rows does not change under
-it), and the tasks it finished are brought back into the main checkout with ``--collect-from``:
+it), and the searches it finished are brought back into the main checkout with ``--collect-from`` (the next
+build there skips them):
 
     python benchmarks/build_meta_dataset.py --tasks trec6,wiki_uncertainty [--storage runs/meta_build]
     python benchmarks/build_meta_dataset.py --manifest-only
@@ -175,11 +176,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--storage", default="runs/meta_build", help="experiments (not shipped)")
     parser.add_argument("--manifest-only", action="store_true", help="only compact the rows and write the manifest")
     parser.add_argument("--collect-from", default=None, metavar="CHECKOUT",
-                        help="bring the tasks a build in another checkout finished (rows, build log, features) "
-                             "into this one, then write the manifest")
+                        help="bring the searches a build in another checkout finished (rows, build log, "
+                             "features) into this one, then write the manifest")
     args = parser.parse_args(argv)
     if args.collect_from:
-        print(f"collected: {', '.join(collect(Path(args.collect_from))) or 'no finished task'}")
+        searches, lacking = collect(Path(args.collect_from))
+        print(f"collected: {', '.join(searches) or 'no finished search'}")
+        if lacking:
+            write_task_features(lacking)
         write_manifest()
         return
     storage = Path(args.storage)  # relative to the repository (the commands run there): the logged commands stay
@@ -209,35 +213,53 @@ def _task_of(experiment: str) -> str:
     return experiment.rsplit("-", 1)[0]
 
 
-def collect(checkout: Path) -> list[str]:
-    """Copy into this checkout the tasks that a build running in ``checkout`` (a worktree pinned to a commit)
-    finished and this one lacks: their row partitions, their lines of the build log, their meta-features.
+def _finished_searches(build_log: Path) -> set[str]:
+    progress = build_log / "progress.jsonl"
+    lines = progress.read_text().splitlines() if progress.is_file() else []
+    return {r["experiment"] for r in map(json.loads, filter(str.strip, lines)) if r.get("exit_code") == 0}
 
-    A task is finished once its meta-features are written (after its last search exited 0); a task still
-    searching stays behind (its rows are resumable only with that checkout's experiment storage).
+
+def collect(checkout: Path) -> tuple[list[str], list[str]]:
+    """Copy into this checkout the searches that a build running in ``checkout`` (a worktree pinned to a commit)
+    finished and this one lacks: their row files, their lines of the build log, their tasks' meta-features.
+
+    Returns (the searches collected, the collected tasks that still lack meta-features here: a task whose
+    later searches had not finished; ``write_task_features`` computes them). A search still running stays
+    behind: its rows resume only with that checkout's experiment storage, and the next build here runs it
+    again from its start.
     """
     import pandas as pd
+    import pyarrow.parquet as pq
 
     theirs, ours = checkout / OUT, ROOT / OUT
-    features = pd.read_parquet(theirs / "task_features.parquet")
-    have = set(pd.read_parquet(ours / "task_features.parquet")["task"]) if (ours / "task_features.parquet").is_file() \
-        else set()
-    new = sorted(set(features["task"]) - have)
-    for task in new:
-        shutil.copytree(theirs / f"task={task}", ours / f"task={task}")
-    for name, task_of_line in (("progress.jsonl", lambda line: _task_of(json.loads(line)["experiment"])),
-                               ("commands.log", lambda line: _task_of(line.split(" --name ")[1].split()[0]))):
+    done = _finished_searches(theirs / "_build") - _finished_searches(BUILD_LOG)
+    for path in sorted(theirs.glob("task=*/*.parquet")):
+        target = ours / path.parent.name / path.name
+        if target.exists():
+            continue
+        experiments = set(pq.read_table(path, columns=["experiment_id"]).column(0).to_pylist())
+        if experiments and experiments <= done:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target)
+        elif experiments & done:
+            raise SystemExit(f"{path} holds rows of finished and unfinished searches ({sorted(experiments)}): "
+                             "collect before the build compacts its rows, or copy its task partition by hand.")
+    for name, experiment_of in (("progress.jsonl", lambda line: json.loads(line)["experiment"]),
+                                ("commands.log", lambda line: line.split(" --name ")[1].split()[0])):
         lines = [line for line in (theirs / "_build" / name).read_text().splitlines()
-                 if line.strip() and task_of_line(line) in new]
+                 if line.strip() and experiment_of(line) in done]
         if lines:
             BUILD_LOG.mkdir(parents=True, exist_ok=True)
             with open(BUILD_LOG / name, "a") as out:
                 out.write("\n".join(lines) + "\n")
-    if new:
-        known = pd.read_parquet(ours / "task_features.parquet") if have else features.iloc[:0]
-        pd.concat([known, features[features["task"].isin(new)]], ignore_index=True).to_parquet(
-            ours / "task_features.parquet", index=False)
-    return new
+    tasks = {_task_of(e) for e in done}
+    features_file = ours / "task_features.parquet"
+    known = pd.read_parquet(features_file) if features_file.is_file() else pd.DataFrame({"task": []})
+    features = pd.read_parquet(theirs / "task_features.parquet")
+    arriving = features[features["task"].isin(tasks - set(known["task"]))]
+    if not arriving.empty:
+        pd.concat([known, arriving], ignore_index=True).to_parquet(features_file, index=False)
+    return sorted(done), sorted(tasks - set(known["task"]) - set(arriving["task"]))
 
 
 def write_manifest() -> Path:

@@ -1,11 +1,12 @@
-"""benchmarks/build_meta_dataset.py --collect-from: a build's finished tasks come back whole, unfinished ones
-stay behind, and nothing already collected is duplicated."""
+"""benchmarks/build_meta_dataset.py --collect-from: the searches a pinned build finished come back whole (rows,
+build log, meta-features), a search still running stays behind, and a second collect adds nothing."""
 
 import importlib.util
 import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -19,38 +20,56 @@ def _build_module(root: Path):
     return module
 
 
-def _checkout(root: Path, tasks_with_features: list[str], searched: list[str]) -> None:
+def _checkout(root: Path, finished: list[str], running: list[str], featured: list[str]) -> None:
     out = root / "meta_dataset"
     (out / "_build").mkdir(parents=True)
-    for task in searched:
-        (out / f"task={task}").mkdir()
-        (out / f"task={task}" / "part-0.parquet").write_bytes(b"rows of " + task.encode())
-    pd.DataFrame({"task": tasks_with_features, "mf.train_size": range(len(tasks_with_features))}).to_parquet(
+    for experiment in finished + running:
+        task = experiment.rsplit("-", 1)[0]
+        (out / f"task={task}").mkdir(exist_ok=True)
+        for trial in ("t1", "t2"):
+            pd.DataFrame({"experiment_id": [experiment], "trial_id": [trial]}).to_parquet(
+                out / f"task={task}" / f"{experiment}__{trial}.parquet", index=False)
+    pd.DataFrame({"task": featured, "mf.train_size": range(len(featured))}).to_parquet(
         out / "task_features.parquet", index=False)
-    progress = [json.dumps({"experiment": f"{t}-{kind}", "exit_code": 0}) for t in searched
-                for kind in ("portfolio", "tpe")]
-    (out / "_build" / "progress.jsonl").write_text("\n".join(progress) + "\n")
-    commands = [f"autodistiller search --task suite:{t} --name {t}-{kind} --trials 3" for t in searched
-                for kind in ("portfolio", "tpe")]
-    (out / "_build" / "commands.log").write_text("\n".join(commands) + "\n")
+    progress = [json.dumps({"experiment": e, "exit_code": 0}) for e in finished]
+    (out / "_build" / "progress.jsonl").write_text("".join(line + "\n" for line in progress))
+    commands = [f"autodistiller search --task suite:{e.rsplit('-', 1)[0]} --name {e} --trials 2"
+                for e in finished + running]
+    (out / "_build" / "commands.log").write_text("".join(line + "\n" for line in commands))
 
 
-def test_collect_brings_finished_tasks_only(tmp_path: Path) -> None:
+def test_collect_brings_finished_searches_only(tmp_path: Path) -> None:
     ours, theirs = tmp_path / "main", tmp_path / "build"
-    _checkout(ours, ["trec6"], ["trec6"])
-    # the build finished trec6 (copied at its start) and rotten_tomatoes; vader_amazon is still searching
-    _checkout(theirs, ["trec6", "rotten_tomatoes"], ["trec6", "rotten_tomatoes", "vader_amazon"])
+    _checkout(ours, ["trec6-portfolio", "trec6-tpe"], [], ["trec6"])
+    # the build started from main (trec6), finished rotten_tomatoes and vader_amazon's portfolio, and was
+    # stopped while vader_amazon-tpe ran (its rows so far are on disk, its progress line is not)
+    _checkout(theirs, ["trec6-portfolio", "trec6-tpe", "rotten_tomatoes-portfolio", "rotten_tomatoes-tpe",
+                       "vader_amazon-portfolio"], ["vader_amazon-tpe"], ["trec6", "rotten_tomatoes"])
     module = _build_module(ours)
 
-    assert module.collect(theirs) == ["rotten_tomatoes"]
-    assert (ours / "meta_dataset" / "task=rotten_tomatoes" / "part-0.parquet").read_bytes() == b"rows of rotten_tomatoes"
-    assert not (ours / "meta_dataset" / "task=vader_amazon").exists()
-    progress = (ours / "meta_dataset" / "_build" / "progress.jsonl").read_text().splitlines()
-    assert [json.loads(line)["experiment"] for line in progress] == [
-        "trec6-portfolio", "trec6-tpe", "rotten_tomatoes-portfolio", "rotten_tomatoes-tpe"]
-    commands = (ours / "meta_dataset" / "_build" / "commands.log").read_text()
-    assert commands.count("--name rotten_tomatoes-") == 2 and "vader_amazon" not in commands
+    searches, lacking = module.collect(theirs)
+    assert searches == ["rotten_tomatoes-portfolio", "rotten_tomatoes-tpe", "vader_amazon-portfolio"]
+    assert lacking == ["vader_amazon"]  # its meta-features come once computed here (write_task_features)
+    copied = sorted(p.name for p in (ours / "meta_dataset").glob("task=*/*.parquet"))
+    assert [name for name in copied if "vader" in name] == ["vader_amazon-portfolio__t1.parquet",
+                                                            "vader_amazon-portfolio__t2.parquet"]
+    assert len(copied) == 10
+    build = ours / "meta_dataset" / "_build"
+    assert [json.loads(line)["experiment"] for line in (build / "progress.jsonl").read_text().splitlines()] == [
+        "trec6-portfolio", "trec6-tpe", *searches]
+    assert "--name vader_amazon-tpe" not in (build / "commands.log").read_text()
+    assert (build / "commands.log").read_text().count("--name rotten_tomatoes-") == 2
     assert list(pd.read_parquet(ours / "meta_dataset" / "task_features.parquet")["task"]) == ["trec6",
                                                                                                "rotten_tomatoes"]
-    assert module.collect(theirs) == []  # a second collect adds nothing
-    assert len((ours / "meta_dataset" / "_build" / "progress.jsonl").read_text().splitlines()) == 4
+    assert module.collect(theirs) == ([], [])  # a second collect adds nothing
+    assert len((build / "progress.jsonl").read_text().splitlines()) == 5
+
+
+def test_a_compacted_file_mixing_finished_and_running_searches_is_refused(tmp_path: Path) -> None:
+    ours, theirs = tmp_path / "main", tmp_path / "build"
+    _checkout(ours, [], [], [])
+    _checkout(theirs, ["boolq-portfolio"], [], [])
+    pd.DataFrame({"experiment_id": ["boolq-portfolio", "boolq-tpe"], "trial_id": ["a", "b"]}).to_parquet(
+        theirs / "meta_dataset" / "task=boolq" / "compacted-1.parquet", index=False)
+    with pytest.raises(SystemExit, match="finished and unfinished searches"):
+        _build_module(ours).collect(theirs)
