@@ -15,7 +15,7 @@ only when an option that declares it is chosen (see :func:`autodistiller.config.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 from autodistiller.errors import UnknownOptionError
@@ -34,6 +34,9 @@ __all__ = [
     "PROCEDURES",
     "Registry",
     "option_parameters",
+    "picks_any",
+    "unusable_choices",
+    "unusable_options",
 ]
 
 
@@ -146,3 +149,34 @@ PIPELINE_REGISTRIES: tuple[Registry[Any], ...] = (
     PROCEDURES, AUGMENTERS, AUGMENT_POLICIES, PREDICTION_LOSSES, INTERMEDIATE_OBJECTIVES, LAYER_MAPPINGS,
     MI_CRITICS,
 )
+
+
+def unusable_options(*, is_regression: bool) -> dict[str, dict[str, str | None]]:
+    """What a kind of task cannot use: for each flat key a registry selects, ``{option: counterpart}``, the
+    counterpart being the option that does the same job on that task (``None`` when none does). A regression
+    task (one output, no class probabilities) cannot use options declaring ``supports_regression = False``;
+    their ``regression_counterpart`` names the counterpart (``kl`` -> ``mse``)."""
+    out: dict[str, dict[str, str | None]] = {}
+    if not is_regression:
+        return out
+    for registry in PIPELINE_REGISTRIES:
+        if registry.selects is None:
+            continue
+        for name, option in registry.items():
+            if not getattr(option, "supports_regression", True):
+                out.setdefault(registry.selects, {})[name] = getattr(option, "regression_counterpart", None)
+    return out
+
+
+def picks_any(key: str, value: Any, names: Iterable[str]) -> bool:
+    """Whether ``value`` of the flat ``key`` picks one of the options ``names`` (any part of a ``+`` sequence)."""
+    registry = next((r for r in PIPELINE_REGISTRIES if r.selects == key), None)
+    chosen = registry.chosen(value) if registry is not None else [str(value)]
+    return bool(set(chosen) & set(names))
+
+
+def unusable_choices(pipeline: Mapping[str, Any], *, is_regression: bool) -> list[str]:
+    """The ``key=value`` choices of a flat ``pipeline`` that its task cannot use (empty: it can run)."""
+    return [f"{key}={pipeline[key]}" for key, bad in unusable_options(is_regression=is_regression).items()
+            if key in pipeline and pipeline[key] is not None and picks_any(key, pipeline[key], bad)]
+

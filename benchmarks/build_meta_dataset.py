@@ -55,11 +55,17 @@ TEACHER = ["--teacher-epochs", "2", "--teacher-max-length", "64", "--teacher-max
 TRIAL = ["--max-concurrent", "1", "--cpus-per-trial", "2", "--no-save-students"]
 
 
-def _portfolio_size() -> int:
+def _portfolio_size(task: str) -> int:
+    """The portfolio's pipelines that ``task`` runs: a regression task runs kl's counterpart (mse) and leaves out
+    what it cannot run or what the change repeats (the search does the same, and logs each change)."""
     sys.path.insert(0, str(ROOT))
-    from autodistiller.searcher import load_points
+    from autodistiller import TaskSpec
+    from autodistiller.searcher import load_points, load_space
 
-    return len(load_points(ROOT / PORTFOLIO))
+    space = load_space(ROOT / SPACE)
+    points = [space.complete_point(p) for p in load_points(ROOT / PORTFOLIO)]
+    is_regression = TaskSpec(f"suite:{task}").load().card.is_regression
+    return len(space.for_task(is_regression=is_regression)[0].adapt_points(points, is_regression=is_regression)[0])
 
 
 def search_commands(task: str, index: int, storage: str, portfolio: int) -> list[tuple[str, int, list[str]]]:
@@ -194,10 +200,9 @@ def main(argv: list[str] | None = None) -> None:
         from autodistiller.augment import build_mlm
 
         build_mlm(cache_root())  # the masked LM of contextual / text_smoothing / mate, once, outside any trial
-        portfolio = _portfolio_size()
         for task in tasks:
             index = TASKS.index(task) if task in TASKS else len(TASKS)
-            for name, trials, command in search_commands(task, index, str(storage), portfolio):
+            for name, trials, command in search_commands(task, index, str(storage), _portfolio_size(task)):
                 run_search(name, trials, command, storage)
             top_up = top_up_command(task, index, str(storage))
             if top_up is not None:

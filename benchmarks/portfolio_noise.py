@@ -31,12 +31,13 @@ def noise_vs_spread(frame: pd.DataFrame) -> pd.DataFrame:
     from autodistiller.searcher import load_points, load_space
 
     space = load_space("search_spaces/distiller_meta.yaml")
-    default = pipeline_key(load_points_default(space, load_points))
+    defaults = {regression: pipeline_key(load_points_default(space, load_points, is_regression=regression))
+                for regression in (False, True)}
     portfolio = frame[frame["experiment_id"].str.endswith("-portfolio") & (frame["status"] == "completed")].copy()
     portfolio["pipeline_key"] = [pipeline_key(r) for r in portfolio.to_dict("records")]
     out = []
     for task, rows in portfolio.groupby("task"):
-        seeds = rows[rows["pipeline_key"] == default]
+        seeds = rows[rows["pipeline_key"] == defaults[bool(rows["task_type"].iloc[0] == "regression")]]
         per_pipeline = rows.groupby("pipeline_key")[["student_dev_score", "student_test_score"]].mean()
         record = {"task": task, "family": rows["task_family"].iloc[0], "metric": rows["metric"].iloc[0],
                   "seeds": len(seeds), "pipelines": len(per_pipeline)}
@@ -58,11 +59,13 @@ def separable_share(scores: np.ndarray, seed_std: float) -> float:
     return float(np.mean(np.abs(scores[i] - scores[j]) > 2 * math.sqrt(2) * seed_std)) if len(i) else float("nan")
 
 
-def load_points_default(space, load_points):
-    """The completed default pipeline of the portfolio (its first entry), as the rows record it."""
+def load_points_default(space, load_points, *, is_regression: bool = False):
+    """The completed default pipeline of the portfolio (its first entry), as the rows of a task record it (a
+    regression task runs kl's counterpart, mse)."""
     from autodistiller.recommend import flat_rows
 
     point = space.complete_point(load_points("meta_dataset/portfolio.yaml")[0])
+    point = space.adapt_points([point], is_regression=is_regression)[0][0]
     return flat_rows([point]).iloc[0].to_dict()
 
 

@@ -58,20 +58,12 @@ def _logged_runs(rows: pd.DataFrame) -> dict:
             for row in done.to_dict("records")}
 
 
-def _fresh(count: int, seed: int) -> list[dict]:
-    import optuna
-
+def _fresh(count: int, seed: int, *, is_regression: bool = False) -> list[dict]:
+    """``count`` random pipelines of the space that a task of this kind can run (seed left out: the runs set it)."""
     from autodistiller.searcher import load_space
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    space = load_space(SPACE)
-    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
-    out = []
-    while len(out) < count:
-        values = space.sample(study.ask())
-        if not space.violated(values):
-            out.append({k: v for k, v in values.items() if k != "training.seed"})
-    return out
+    space, _ = load_space(SPACE).for_task(is_regression=is_regression)
+    return [{k: v for k, v in p.items() if k != "training.seed"} for p in space.random_points(count, seed=seed)]
 
 
 def _beyond_noise(a: list[float], b: list[float]) -> int:
@@ -111,9 +103,11 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     )
     from autodistiller.searcher import load_points, load_space
 
-    # plain KD defaults: the portfolio's first pipeline, as its rows record it
-    default = pipeline_of(flat_rows([load_space(SPACE).complete_point(
-        load_points(ROOT / "meta_dataset" / "portfolio.yaml")[0])]).iloc[0].to_dict())
+    # plain KD defaults: the portfolio's first pipeline, as its rows record it (mse on a regression task)
+    space = load_space(SPACE)
+    first = space.complete_point(load_points(ROOT / "meta_dataset" / "portfolio.yaml")[0])
+    defaults = {regression: pipeline_of(flat_rows(space.adapt_points([first], is_regression=regression)[0])
+                                        .iloc[0].to_dict()) for regression in (False, True)}
     rows = meta_dataset.load(args.meta_dataset)
     table = training_table(rows, load_task_features(args.meta_dataset))
     chosen = set(args.tasks.split(",")) if args.tasks else set(table["task"])
@@ -135,10 +129,13 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
             teacher = fine_tune_teacher(task, training=teacher_training(), log=lambda _: None)
             task_rows = table[table["task"] == task_name]
             features = task_rows.iloc[0].to_dict()
-            candidates = recommender.candidates() + _fresh(args.fresh, seed=zlib.crc32(task_name.encode()))
+            regression = bool(task.card.is_regression)
+            default = defaults[regression]
+            candidates = recommender.candidates() + _fresh(args.fresh, seed=zlib.crc32(task_name.encode()),
+                                                           is_regression=regression)
             ranked = recommender.recommend(features, top_k=5, candidates=candidates)
             search_best = pipeline_of(task_rows.sort_values("student_dev_score").iloc[-1])
-            random_pipelines = _fresh(5, seed=1 + zlib.crc32(task_name.encode()))
+            random_pipelines = _fresh(5, seed=1 + zlib.crc32(task_name.encode()), is_regression=regression)
             arms = {"recommended": ranked["pipeline"].iloc[0], "search_best": search_best,
                     "best_on_average": best_average, "random": random_pipelines[0]}
             scores = {arm: [_run(p, task, teacher, s, runs) for s in seeds] for arm, p in arms.items()}

@@ -59,6 +59,9 @@ class PredictionLoss(nn.Module):
     uses: ClassVar[tuple[str, ...]] = ()
     needs_teacher: ClassVar[bool] = True
     supports_regression: ClassVar[bool] = True
+    #: the loss doing this one's job on a regression task, when this one cannot (a search adapts shared
+    #: pipelines with it: registries.unusable_options)
+    regression_counterpart: ClassVar[str | None] = None
 
     def __init__(self, *, is_regression: bool = False) -> None:
         super().__init__()
@@ -106,6 +109,8 @@ class KLDivergenceLoss(PredictionLoss):
 
     uses = ("temperature", "alpha")
     supports_regression = False
+    # one output has no class distribution to soften: distilling the teacher's output itself is logit MSE
+    regression_counterpart = "mse"
 
     def __init__(self, *, temperature: float = 2.0, alpha: float = 0.5, is_regression: bool = False) -> None:
         super().__init__(is_regression=is_regression)

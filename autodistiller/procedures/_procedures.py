@@ -52,6 +52,8 @@ class Procedure:
     uses: ClassVar[tuple[str, ...]] = ()
     #: False: the procedure never loads or reads a teacher network
     needs_teacher: ClassVar[bool] = True
+    #: False: it cannot run a regression task (``check`` says why); searches leave it out there
+    supports_regression: ClassVar[bool] = True
     sets: ClassVar[Mapping[str, Any]] = {}
     sets_from_teacher: ClassVar[tuple[str, ...]] = ()
 
@@ -226,6 +228,7 @@ class TeacherFree(Procedure):
 
     uses = ("target", "epsilon", "correct_prob")
     needs_teacher = False
+    supports_regression = False
     sets = _NO_TEACHER_STAGES
 
     def check(self, config: PipelineConfig, card: TaskCard, teacher_dims: Dims) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from autodistiller._version import __version__
 from autodistiller.errors import AutoDistillerError, ConfigError
 from autodistiller.recommend._encode import PipelineEncoder, flat_rows, pipeline_key, pipeline_of
 from autodistiller.recommend._estimator import BestOnAverage, NearestTasks, SurrogateRecommender
-from autodistiller.registries import AUGMENTERS
+from autodistiller.registries import AUGMENTERS, unusable_choices
 
 __all__ = ["Constraints", "METHODS", "MF_GROUPS", "Recommender", "RecommenderFileError", "training_table"]
 
@@ -199,7 +200,8 @@ class Recommender:
         ``student_params`` (from ``params_of`` when given, else the meta-dataset's median for that depth) and
         ``predicted_latency_ms``, ``pipeline`` (flat keys) and one column per pipeline key. ``frame.attrs``
         holds the nearest training tasks. Constraints are always satisfied: a pipeline they rule out is never
-        returned (the frame is shorter, or empty, when too few pass).
+        returned (the frame is shorter, or empty, when too few pass); nor is one the task cannot run (``kl``
+        or ``teacher_free`` when ``features["mf.is_regression"]``).
         """
         self._check_fitted()
         if top_k < 1:
@@ -208,6 +210,12 @@ class Recommender:
         pool = [pipeline_of(p) for p in (candidates if candidates is not None else self.candidates())]
         if not pool:
             raise ConfigError("no candidate pipelines to rank.")
+        regression = features.get("mf.is_regression")  # what the task cannot run is no candidate (kl, teacher_free)
+        regression = bool(regression) and not (isinstance(regression, float) and math.isnan(regression))
+        pool = [p for p in pool if not unusable_choices(p, is_regression=regression)]
+        if not pool:
+            raise ConfigError("no candidate pipeline can run on this task (a regression task cannot use kl or "
+                              "teacher_free); give candidates that it can run.")
         frame = flat_rows(pool)
         for name in self.features:
             frame[name] = features.get(name, np.nan)

@@ -43,6 +43,7 @@ from autodistiller.config import (
     section_fields,
 )
 from autodistiller.errors import ConfigError, UnknownOptionError
+from autodistiller.registries import picks_any, unusable_options
 
 __all__ = ["Parameter", "SearchSpace", "load_points", "load_space", "shipped_space"]
 
@@ -202,6 +203,81 @@ class SearchSpace:
                 points.append(point)
         return points
 
+    def for_task(self, *, is_regression: bool) -> tuple[SearchSpace, list[str]]:
+        """This space without the options a task cannot use (``loss.kind: kl`` or ``procedure.kind:
+        teacher_free`` on a regression task: :func:`autodistiller.registries.unusable_options`), and a line
+        for each option left out. A parameter left with no choice, or fixed to an unusable option, is an
+        error that names it, before any training."""
+        unusable = unusable_options(is_regression=is_regression)
+        kind = kind_of_task = "a regression task" if is_regression else "this task"
+        parameters, notes = [], []
+        by_key = {p.key: p for p in self.parameters}
+        procedures = _values_of(by_key.get("procedure.kind"), default_value("procedure.kind"))
+        for key, bad in unusable.items():  # left at its default by the space: every trial would run that
+            if key not in by_key and picks_any(key, default_value(key), bad) and any(
+                    applies(key, {"procedure.kind": kind}) for kind in procedures):
+                raise ConfigError(f"{self.source}: {key} is not a parameter, so trials run its default "
+                                  f"{default_value(key)!r}, which {kind_of_task} cannot use; add {key} to the "
+                                  f"space{_instead(default_value(key), bad)}.")
+        for param in self.parameters:
+            bad = unusable.get(param.key, {})
+            if param.kind == "fixed" and picks_any(param.key, param.value, bad):
+                raise ConfigError(f"{self.source}: {param.key} is fixed to {param.value!r}, which {kind} cannot "
+                                  f"use{_instead(param.value, bad)}.")
+            if param.kind != "categorical" or not bad:
+                parameters.append(param)
+                continue
+            kept = tuple(c for c in param.choices if not picks_any(param.key, c, bad))
+            if not kept:
+                raise ConfigError(f"{self.source}: every choice of {param.key} ({list(param.choices)}) is unusable "
+                                  f"on {kind}; add one it can use{_instead(param.choices[0], bad)}.")
+            if len(kept) < len(param.choices):
+                dropped = [c for c in param.choices if c not in kept]
+                notes.append(f"{param.key}: {dropped} left out ({kind} cannot use them)")
+                parameters.append(Parameter(param.key, param.kind, choices=kept, when=param.when))
+            else:
+                parameters.append(param)
+        if not notes:
+            return self, []
+        adapted = SearchSpace(tuple(parameters), self.constraints, self.description, self.source,
+                              _compiled=self._compiled)
+        return adapted, notes
+
+    def adapt_points(self, points: Iterable[Mapping[str, Any]], *,
+                     is_regression: bool) -> tuple[list[dict[str, Any]], list[str]]:
+        """Warm-start pipelines (a shared portfolio) made runnable on a task: an option the task cannot use
+        becomes its counterpart (``kl`` -> ``mse`` on a regression task), parameters the new option does not
+        read are dropped; a pipeline with an unusable option and no counterpart, or that the change makes a
+        duplicate of an earlier one, is left out. Returns the points, and a line per change."""
+        unusable = unusable_options(is_regression=is_regression)
+        out: list[dict[str, Any]] = []
+        notes = []
+        for number, point in enumerate(points, start=1):
+            adapted = dict(point)
+            changed = []
+            for key, bad in unusable.items():
+                value = adapted.get(key, default_value(key))
+                if not picks_any(key, value, bad) or (key not in adapted and not applies(key, adapted)):
+                    continue
+                counterpart = bad.get(str(value))
+                if counterpart is None:
+                    adapted = {}
+                    notes.append(f"pipeline {number} left out: {key}={value!r} has no counterpart on this task")
+                    break
+                adapted[key] = counterpart
+                changed.append(f"{key} {value} -> {counterpart}")
+            if not adapted:
+                continue
+            adapted = {k: v for k, v in adapted.items() if parameter_active(k, adapted)}
+            if adapted in out:
+                notes.append(f"pipeline {number} left out: it repeats pipeline {out.index(adapted) + 1} as "
+                             f"adapted{' (' + ', '.join(changed) + ')' if changed else ''}")
+                continue
+            if changed:
+                notes.append(f"pipeline {number}: {', '.join(changed)}")
+            out.append(adapted)
+        return out, notes
+
     def violated(self, values: Mapping[str, Any]) -> list[str]:
         """The constraints that ``values`` (flat pipeline keys; defaults fill the rest) break."""
         env = {**PipelineConfig().to_flat(), **values}
@@ -212,6 +288,18 @@ class SearchSpace:
     def to_config(self, values: Mapping[str, Any]) -> PipelineConfig:
         """The pipeline for sampled ``values`` (inactive parameters keep their defaults)."""
         return PipelineConfig.from_flat({k: v for k, v in values.items() if k in _field_specs()})
+
+
+def _values_of(param: Parameter | None, default: Any) -> list[Any]:
+    """The values ``param`` can take (``default`` when the space does not have it)."""
+    if param is None:
+        return [default]
+    return [param.value] if param.kind == "fixed" else list(param.choices) if param.choices else [default]
+
+
+def _instead(value: Any, unusable: Mapping[str, str | None]) -> str:
+    counterpart = unusable.get(str(value))
+    return f" (its counterpart: {counterpart!r})" if counterpart else ""
 
 
 def applies(key: str, values: Mapping[str, Any]) -> bool:

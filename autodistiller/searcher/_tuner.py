@@ -299,6 +299,7 @@ def search(
     if address:
         check_cluster_address(address)  # before the teacher is fine-tuned: minutes of work
     task_obj = task if isinstance(task, Task) else load_task(task, cache_dir=cache_dir)
+    space, points_to_evaluate = _for_task(space, points_to_evaluate, task_obj, log)
     experiment = _experiment(task_obj, storage=storage, name=name, resume=resume, meta_dataset_path=meta_dataset_path)
     # before the teacher and Ray: a bad row file or an unwritable location would otherwise cost the search
     check_meta_dataset(experiment.rows_root)
@@ -387,6 +388,23 @@ def search(
                          meta_dataset=experiment.rows_root, best_config=best_config, best_row=best_row,
                          best_dir=best_dir, baseline=baseline, notes=notes,
                          unwritten_rows=sorted(unwritten["__file"]) if len(unwritten) else [])
+
+
+def _for_task(space: SearchSpace, points: Sequence[Mapping[str, Any]] | None, task: Task,
+              log: Callable[[str], None]) -> tuple[SearchSpace, list[dict[str, Any]] | None]:
+    """The space and warm-start points without what the task cannot use (a regression task: no ``kl``, no
+    ``teacher_free``; a shared portfolio's pipelines get their counterparts), each change logged; a counterpart
+    outside the space is an error, before the teacher."""
+    is_regression = task.card.is_regression
+    space, notes = space.for_task(is_regression=is_regression)
+    if points:
+        points, changed = space.adapt_points(points, is_regression=is_regression)
+        notes += changed
+        for point in points:
+            space.complete_point(point)
+    for note in notes:
+        log(f"search: task {task.name}: {note}")
+    return space, points
 
 
 def _notes(task: Task, teacher: Teacher, baseline: Any, best_row: Mapping[str, Any] | None) -> list[str]:

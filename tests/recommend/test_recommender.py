@@ -81,6 +81,22 @@ def test_constraints_are_always_satisfied(table):
         Constraints.parse_exclude(["augment.pipelines=contextual"])
 
 
+def test_a_regression_task_is_never_recommended_what_it_cannot_run(table):
+    """The meta-dataset's classification pipelines use kl; a regression task gets none of them."""
+    recommender = Recommender().fit(table[table["task"] != "tiny_reg"])
+    regression = table[table["task"] == "tiny_reg"].iloc[0].to_dict()
+    assert regression["mf.is_regression"]
+    candidates = [*recommender.candidates(), {"procedure.kind": "teacher_free"}]
+    assert any(p.get("loss.kind") == "kl" for p in candidates)
+    ranked = recommender.recommend(regression, top_k=50, candidates=candidates)
+    assert len(ranked) >= 2 and "kl" not in set(ranked["loss.kind"])
+    assert "teacher_free" not in set(ranked.get("procedure.kind", pd.Series(dtype=object)).dropna())
+    classification = table[table["task"] == "tiny_b"].iloc[0].to_dict()
+    assert "kl" in set(recommender.recommend(classification, top_k=50)["loss.kind"])
+    with pytest.raises(ConfigError, match="no candidate pipeline can run on this task"):
+        recommender.recommend(regression, candidates=[{"loss.kind": "kl"}])
+
+
 def test_save_load_round_trip_and_refusals(table, tmp_path):
     recommender = Recommender().fit(table)
     features = table.iloc[0].to_dict()

@@ -73,3 +73,23 @@ def test_search_checks_before_the_teacher_and_ray(tmp_path, tiny_task, no_comput
         search(tiny_task, space_from_dict(SPACE), trials=1, storage=str(storage), meta_dataset_path=str(rows),
                log=lambda _: None)  # no teacher given: it would be fine-tuned next
     assert time.time() - started < 10
+
+
+def test_a_regression_task_gets_the_space_and_portfolio_it_can_run_before_the_teacher(tmp_path, no_compute):
+    from autodistiller.testing import tiny_task
+
+    task = tiny_task(tmp_path, rows=60, seed=2, regression=True, name="scores")
+    with pytest.raises(ConfigError, match="fixed to 'kl', which a regression task cannot use"):
+        search(task, space_from_dict(SPACE), trials=1, storage=str(tmp_path / "runs"), log=lambda _: None)
+    space = space_from_dict({"parameters": {"loss.kind": {"choices": ["kl", "annealing"]}, "student.layers": 1}})
+    with pytest.raises(ConfigError, match="loss.kind='mse' lies outside the space"):  # kl's counterpart
+        search(task, space, trials=1, points_to_evaluate=[{"loss.kind": "kl"}], storage=str(tmp_path / "runs"),
+               log=lambda _: None)
+    lines: list[str] = []
+    space = space_from_dict({"parameters": {"loss.kind": {"choices": ["kl", "mse"]}, "student.layers": 1}})
+    with pytest.raises(AssertionError, match="reached the teacher"):
+        search(task, space, trials=2, points_to_evaluate=[{"loss.kind": "kl"}, {"loss.kind": "mse"}],
+               storage=str(tmp_path / "runs"), log=lines.append)
+    assert "search: task scores: loss.kind: ['kl'] left out (a regression task cannot use them)" in lines
+    assert "search: task scores: pipeline 1: loss.kind kl -> mse" in lines
+    assert "search: task scores: pipeline 2 left out: it repeats pipeline 1 as adapted" in lines

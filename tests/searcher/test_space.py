@@ -4,7 +4,7 @@ import optuna
 import pytest
 
 from autodistiller import ConfigError, UnknownOptionError
-from autodistiller.searcher import load_space, space_from_dict
+from autodistiller.searcher import load_space, shipped_space, space_from_dict
 
 SPACES = sorted((Path(__file__).parents[2] / "search_spaces").glob("*.yaml"))
 
@@ -220,3 +220,49 @@ def test_a_warm_start_point_is_completed_into_one_exact_pipeline(tmp_path):
     path.write_text("pipelines:\n  - name: bad\n    pipeline: {loss.kind: kld}\n")
     with pytest.raises(ConfigError, match="pipeline 1 \\(bad\\).*loss.kind"):
         load_points(path)
+
+
+def test_a_regression_task_searches_only_what_it_can_run():
+    """kl (class probabilities) and teacher_free (class distributions) cannot run a regression task: the space
+    drops them before any trial, and a classification task keeps the space as it is."""
+    space = load_space(shipped_space("distiller_meta"))
+    adapted, notes = space.for_task(is_regression=True)
+    choices = {p.key: p.choices for p in adapted.parameters}
+    assert "kl" not in choices["loss.kind"] and {"mse", "annealing", "none"} <= set(choices["loss.kind"])
+    assert "teacher_free" not in choices["procedure.kind"] and "standard" in choices["procedure.kind"]
+    assert len(notes) == 2 and all("a regression task cannot use" in note for note in notes)
+    assert space.for_task(is_regression=False) == (space, [])
+    for point in adapted.random_points(30, seed=1):
+        assert point.get("loss.kind") != "kl" and point["procedure.kind"] != "teacher_free"
+
+
+@pytest.mark.parametrize(("parameters", "message"), [
+    ({"loss.kind": "kl"}, "fixed to 'kl', which a regression task cannot use .its counterpart: 'mse'"),
+    ({"loss.kind": {"choices": ["kl"]}}, "every choice of loss.kind"),
+    ({"student.layers": {"choices": [1, 2]}}, "loss.kind is not a parameter, so trials run its default 'kl'"),
+])
+def test_a_space_that_cannot_run_a_regression_task_is_a_clear_error(parameters, message):
+    with pytest.raises(ConfigError, match=message):
+        space_from_dict({"parameters": parameters}).for_task(is_regression=True)
+
+
+def test_a_shared_portfolio_gets_its_regression_counterparts():
+    space = load_space(shipped_space("distiller_meta"))
+    points = [space.complete_point(p) for p in [
+        {"loss.kind": "kl", "loss.temperature": 4.0, "loss.alpha": 0.5},
+        {"loss.kind": "mse", "loss.alpha": 0.5},
+        {"procedure.kind": "teacher_free", "procedure.target": "virtual"},
+        {"procedure.kind": "annealing_mate", "augment.mate_mask_p": 0.3},
+        {"loss.kind": "annealing", "loss.tau_max": 10},
+    ]]
+    adapted_space, _ = space.for_task(is_regression=True)
+    adapted, notes = adapted_space.adapt_points(points, is_regression=True)
+    # kl -> mse without its temperature (mse does not read it): the same pipeline as the 2nd, kept once
+    assert adapted[0] == {**{k: v for k, v in points[0].items() if k != "loss.temperature"}, "loss.kind": "mse"}
+    assert adapted[0] == points[1] and len(adapted) == 3
+    assert adapted[1:] == [points[3], points[4]]  # annealing_mate fixes its own loss: nothing to change
+    assert notes == ["pipeline 1: loss.kind kl -> mse", "pipeline 2 left out: it repeats pipeline 1 as adapted",
+                     "pipeline 3 left out: procedure.kind='teacher_free' has no counterpart on this task"]
+    for point in adapted:
+        adapted_space.complete_point(point)
+    assert space.adapt_points(points, is_regression=False) == (points, [])
