@@ -128,6 +128,7 @@ def tiny_meta_dataset(root: str | Path, runs: list[tuple[Any, Any]], *, pipeline
     from autodistiller.engine import distill
     from autodistiller.meta_dataset import trial_row, write_row
     from autodistiller.recommend import task_features
+    from autodistiller.registries import unusable_options
 
     root = Path(root)
     with one_torch_thread():
@@ -136,8 +137,9 @@ def tiny_meta_dataset(root: str | Path, runs: list[tuple[Any, Any]], *, pipeline
                        "teacher_backbone": teacher.backbone, **task_features(task, teacher, cache_dir=cache_dir)}
             for number, pipeline in enumerate(pipelines):
                 flat = {**_TINY_FIDELITY, **pipeline}
-                if task.card.is_regression and flat.get("loss.kind") == "kl":
-                    flat["loss.kind"] = "mse"
+                counterparts = unusable_options(is_regression=task.card.is_regression).get("loss.kind", {})
+                if flat.get("loss.kind") in counterparts:  # kl -> mse on a regression task, as a search does
+                    flat["loss.kind"] = counterparts[flat["loss.kind"]]
                 result = distill(PipelineConfig.from_flat(flat), task, teacher, cache_dir=cache_dir,
                                  log=lambda _: None)
                 columns = {**result.to_row(), "started_at": time.time() - result.train_seconds}
