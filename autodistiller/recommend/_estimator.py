@@ -12,6 +12,7 @@ The three share ``fit(table)`` / ``score_candidates(features, candidates)`` (see
 
 from __future__ import annotations
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -117,7 +118,8 @@ class NearestTasks:
 
     def score_keys(self, features: pd.Series) -> pd.Series:
         near = [self.tasks_.index(t) for t in self.neighbours(features).index[: self.k]]
-        with np.errstate(all="ignore"):
+        with warnings.catch_warnings():  # a pipeline none of the near tasks ran: NaN, dropped below
+            warnings.simplefilter("ignore", RuntimeWarning)
             scores = np.nanmean(self.table_[:, near], axis=1) if near else np.full(len(self.keys_), np.nan)
         return pd.Series(scores, index=self.keys_).dropna()
 
