@@ -148,11 +148,7 @@ def write_task_features(tasks: list[str]) -> Path:
 
 def _finished(name: str) -> bool:
     """Whether the search ran to its end before (exit code 0: every trial, or its time budget, done)."""
-    progress = BUILD_LOG / "progress.jsonl"
-    if not progress.is_file():
-        return False
-    return any(r.get("experiment") == name and r.get("exit_code") == 0
-               for r in map(json.loads, filter(str.strip, progress.read_text().splitlines())))
+    return name in _finished_searches(BUILD_LOG)
 
 
 def run_search(name: str, trials: int, command: list[str], storage: Path) -> None:
@@ -219,6 +215,7 @@ def _task_of(experiment: str) -> str:
 
 
 def _finished_searches(build_log: Path) -> set[str]:
+    """The searches whose run ended with exit code 0, as the build log ``build_log`` records them."""
     progress = build_log / "progress.jsonl"
     lines = progress.read_text().splitlines() if progress.is_file() else []
     return {r["experiment"] for r in map(json.loads, filter(str.strip, lines)) if r.get("exit_code") == 0}
@@ -282,7 +279,7 @@ def write_manifest() -> Path:
     frame = meta_dataset.load(root)
     progress = [json.loads(line) for line in (BUILD_LOG / "progress.jsonl").read_text().splitlines() if line.strip()]
     cost = pd.DataFrame(progress)
-    cost["task"] = cost["experiment"].str.rsplit("-", n=1).str[0]
+    cost["task"] = cost["experiment"].map(_task_of)
     # searches' wall time (teacher, Ray start-up, every trial) x the 2 cores they held; trials' own core time
     wall_hours = (cost.groupby("task")["wall_seconds"].sum() / 3600).round(2)
     cpu_hours = (wall_hours * 2).round(2)

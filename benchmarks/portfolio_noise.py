@@ -17,10 +17,12 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+ROOT = Path(__file__).resolve().parents[1]
 RATIO_BAR = 2.0  # portfolio std / seed std needed to call the spread clearly larger than the noise
 
 
@@ -30,7 +32,7 @@ def noise_vs_spread(frame: pd.DataFrame) -> pd.DataFrame:
     from autodistiller.recommend import pipeline_key
     from autodistiller.searcher import load_points, load_space
 
-    space = load_space("search_spaces/distiller_meta.yaml")
+    space = load_space(ROOT / "search_spaces" / "distiller_meta.yaml")
     defaults = {regression: pipeline_key(load_points_default(space, load_points, is_regression=regression))
                 for regression in (False, True)}
     portfolio = frame[frame["experiment_id"].str.endswith("-portfolio") & (frame["status"] == "completed")].copy()
@@ -64,7 +66,7 @@ def load_points_default(space, load_points, *, is_regression: bool = False):
     regression task runs kl's counterpart, mse)."""
     from autodistiller.recommend import flat_rows
 
-    point = space.complete_point(load_points("meta_dataset/portfolio.yaml")[0])
+    point = space.complete_point(load_points(ROOT / "meta_dataset" / "portfolio.yaml")[0])
     point = space.adapt_points([point], is_regression=is_regression)[0][0]
     return flat_rows([point]).iloc[0].to_dict()
 

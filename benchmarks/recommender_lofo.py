@@ -90,13 +90,13 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
 
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from build_meta_dataset import teacher_training
+    from portfolio_noise import load_points_default
 
     from autodistiller import TaskSpec, meta_dataset
     from autodistiller.engine import fine_tune_teacher
     from autodistiller.recommend import (
         BestOnAverage,
         Recommender,
-        flat_rows,
         load_task_features,
         pipeline_of,
         training_table,
@@ -104,10 +104,9 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     from autodistiller.searcher import load_points, load_space
 
     # plain KD defaults: the portfolio's first pipeline, as its rows record it (mse on a regression task)
-    space = load_space(SPACE)
-    first = space.complete_point(load_points(ROOT / "meta_dataset" / "portfolio.yaml")[0])
-    defaults = {regression: pipeline_of(flat_rows(space.adapt_points([first], is_regression=regression)[0])
-                                        .iloc[0].to_dict()) for regression in (False, True)}
+    defaults = {regression: pipeline_of(load_points_default(load_space(SPACE), load_points,
+                                                            is_regression=regression))
+                for regression in (False, True)}
     rows = meta_dataset.load(args.meta_dataset)
     table = training_table(rows, load_task_features(args.meta_dataset))
     chosen = set(args.tasks.split(",")) if args.tasks else set(table["task"])

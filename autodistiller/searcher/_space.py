@@ -209,20 +209,20 @@ class SearchSpace:
         for each option left out. A parameter left with no choice, or fixed to an unusable option, is an
         error that names it, before any training."""
         unusable = unusable_options(is_regression=is_regression)
-        kind = kind_of_task = "a regression task" if is_regression else "this task"
+        task_kind = "a regression task" if is_regression else "this task"
         parameters, notes = [], []
         by_key = {p.key: p for p in self.parameters}
         procedures = _values_of(by_key.get("procedure.kind"), default_value("procedure.kind"))
         for key, bad in unusable.items():  # left at its default by the space: every trial would run that
             if key not in by_key and picks_any(key, default_value(key), bad) and any(
-                    applies(key, {"procedure.kind": kind}) for kind in procedures):
+                    applies(key, {"procedure.kind": procedure}) for procedure in procedures):
                 raise ConfigError(f"{self.source}: {key} is not a parameter, so trials run its default "
-                                  f"{default_value(key)!r}, which {kind_of_task} cannot use; add {key} to the "
+                                  f"{default_value(key)!r}, which {task_kind} cannot use; add {key} to the "
                                   f"space{_instead(default_value(key), bad)}.")
         for param in self.parameters:
             bad = unusable.get(param.key, {})
             if param.kind == "fixed" and picks_any(param.key, param.value, bad):
-                raise ConfigError(f"{self.source}: {param.key} is fixed to {param.value!r}, which {kind} cannot "
+                raise ConfigError(f"{self.source}: {param.key} is fixed to {param.value!r}, which {task_kind} cannot "
                                   f"use{_instead(param.value, bad)}.")
             if param.kind != "categorical" or not bad:
                 parameters.append(param)
@@ -230,10 +230,10 @@ class SearchSpace:
             kept = tuple(c for c in param.choices if not picks_any(param.key, c, bad))
             if not kept:
                 raise ConfigError(f"{self.source}: every choice of {param.key} ({list(param.choices)}) is unusable "
-                                  f"on {kind}; add one it can use{_instead(param.choices[0], bad)}.")
+                                  f"on {task_kind}; add one it can use{_instead(param.choices[0], bad)}.")
             if len(kept) < len(param.choices):
                 dropped = [c for c in param.choices if c not in kept]
-                notes.append(f"{param.key}: {dropped} left out ({kind} cannot use them)")
+                notes.append(f"{param.key}: {dropped} left out ({task_kind} cannot use them)")
                 parameters.append(Parameter(param.key, param.kind, choices=kept, when=param.when))
             else:
                 parameters.append(param)
