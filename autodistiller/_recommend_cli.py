@@ -27,6 +27,9 @@ def add_command(commands: Any, add_task: Callable[[Any], None], add_teacher: Cal
                        help="at most this predicted CPU latency per example (ms, batch 1)")
     group.add_argument("--exclude", action="append", default=[], metavar="KEY=VALUE",
                        help="rule out a stage option, e.g. --exclude augment.pipeline=contextual (repeatable)")
+    group.add_argument("--allow-teacher-size", action="store_true",
+                       help="also recommend students as large as the teacher (Born-Again: often the best score, "
+                            "no compression); by default every student is smaller than the teacher")
     budget = parser.add_argument_group(
         "training budget of the pipeline --out writes (the meta-dataset learned at its own small fidelity; these "
         "set how much the real run trains)")
@@ -75,7 +78,7 @@ def print_recommendations(frame: Any, *, file: Any = None) -> None:
             print(f"    {key}: {value}", file=file)
     if teacher_params and frame["student_params"].iloc[0] >= teacher_params:
         print("\nnote: #1 keeps the teacher's size (no compression: Born-Again or a student as deep as the "
-              "teacher). For a smaller student, add --max-params N or --student-layers L.", file=file)
+              "teacher), as --allow-teacher-size lets it. Without that flag every student is smaller.", file=file)
 
 
 def _compression(student_params: float, teacher_params: float | None) -> str:
@@ -93,7 +96,8 @@ def cmd_recommend(args: argparse.Namespace, task: Any, teacher_of: Callable[[], 
     from autodistiller.searcher import load_space, shipped_space
 
     constraints = Constraints(student_layers=args.student_layers, max_params=args.max_params,
-                              max_latency_ms=args.max_latency_ms, exclude=Constraints.parse_exclude(args.exclude))
+                              max_latency_ms=args.max_latency_ms, exclude=Constraints.parse_exclude(args.exclude),
+                              compress=not args.allow_teacher_size)
     recommender = default_recommender(args.meta_dataset, cache_dir=args.cache_dir)
     # every pipeline the meta-dataset ran, and fresh samples of its space (a seed is not a choice: left out)
     fresh = [{k: v for k, v in p.items() if k != "training.seed"}

@@ -5,7 +5,8 @@ tasks it recommends a pipeline (ranking every pipeline of the meta-dataset and f
 that pipeline is run with 3 seeds. It is compared with, each run with the same 3 seeds:
 (a) the pipeline the task's own search chose (its best dev trial); (b) the single best pipeline on average of
 the training families; (c) plain KD defaults (the portfolio's kd_default: its logged seed runs); (d) a random
-pipeline of the space. Also the Distiller paper's protocol: the recommender's top 5 against 5 random pipelines
+pipeline of the space. As `recommend` does by default, every arm keeps to students smaller than the teacher
+(no Born-Again; `--allow-teacher-size` lifts it). Also the Distiller paper's protocol: the recommender's top 5 against 5 random pipelines
 (one seed each; the first random pipeline is (d)). Runs the searches already logged (same pipeline, seed,
 fidelity and code) are reused, not repeated. Reported per task and averaged: test scores, regret against (a) in points and relative to
 (a), and wins / ties / losses against (b) and (c) beyond seed noise (a difference larger than twice its
@@ -58,12 +59,16 @@ def _logged_runs(rows: pd.DataFrame) -> dict:
             for row in done.to_dict("records")}
 
 
-def _fresh(count: int, seed: int, *, is_regression: bool = False) -> list[dict]:
-    """``count`` random pipelines of the space that a task of this kind can run (seed left out: the runs set it)."""
+def _fresh(count: int, seed: int, *, is_regression: bool = False, compress: bool = True) -> list[dict]:
+    """``count`` random pipelines of the space that a task of this kind can run (seed left out: the runs set it),
+    with a student smaller than the teacher when ``compress`` (the recommender's default constraint)."""
+    from autodistiller.recommend import keeps_teacher_depth
     from autodistiller.searcher import load_space
 
     space, _ = load_space(SPACE).for_task(is_regression=is_regression)
-    return [{k: v for k, v in p.items() if k != "training.seed"} for p in space.random_points(count, seed=seed)]
+    points = [{k: v for k, v in p.items() if k != "training.seed"}
+              for p in space.random_points(count * 3, seed=seed)]
+    return [p for p in points if not (compress and keeps_teacher_depth(p))][:count]
 
 
 def _beyond_noise(a: list[float], b: list[float]) -> int:
@@ -85,7 +90,11 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     parser.add_argument("--seeds", default="42,1,2")
     parser.add_argument("--fresh", type=int, default=300, help="fresh samples of the space among the candidates")
     parser.add_argument("--output", default=None, help="write the per-task table (CSV) here")
+    parser.add_argument("--allow-teacher-size", action="store_true",
+                        help="let every arm use teacher-sized students (Born-Again); by default, as `recommend` "
+                             "does, every arm's student is smaller than the teacher")
     args = parser.parse_args(argv)
+    compress = not args.allow_teacher_size
     seeds = [int(s) for s in args.seeds.split(",")]
 
     sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -96,7 +105,9 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     from autodistiller.engine import fine_tune_teacher
     from autodistiller.recommend import (
         BestOnAverage,
+        Constraints,
         Recommender,
+        keeps_teacher_depth,
         load_task_features,
         pipeline_of,
         training_table,
@@ -120,8 +131,9 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
             continue
         train = table[table["task_family"] != family]
         recommender = Recommender().fit(train)
-        best_average_key = BestOnAverage().fit(train[["task", "pipeline_key", "target"]]).score_keys().index[0]
-        best_average = recommender.pipelines_[best_average_key]
+        ranking = BestOnAverage().fit(train[["task", "pipeline_key", "target"]]).score_keys().index
+        best_average = next(recommender.pipelines_[key] for key in ranking
+                            if not (compress and keeps_teacher_depth(recommender.pipelines_[key])))
         for task_name in held:
             started = time.time()
             task = TaskSpec(f"suite:{task_name}").load()
@@ -131,15 +143,18 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
             regression = bool(task.card.is_regression)
             default = defaults[regression]
             candidates = recommender.candidates() + _fresh(args.fresh, seed=zlib.crc32(task_name.encode()),
-                                                           is_regression=regression)
-            ranked = recommender.recommend(features, top_k=5, candidates=candidates)
-            search_best = pipeline_of(task_rows.sort_values("student_dev_score").iloc[-1])
-            random_pipelines = _fresh(5, seed=1 + zlib.crc32(task_name.encode()), is_regression=regression)
+                                                           is_regression=regression, compress=compress)
+            ranked = recommender.recommend(features, top_k=5, candidates=candidates,
+                                           constraints=Constraints(compress=compress))
+            searched = [pipeline_of(r) for r in task_rows.sort_values("student_dev_score").to_dict("records")]
+            search_best = [p for p in searched if not (compress and keeps_teacher_depth(p))][-1]
+            random_pipelines = _fresh(5, seed=1 + zlib.crc32(task_name.encode()), is_regression=regression,
+                                      compress=compress)
             arms = {"recommended": ranked["pipeline"].iloc[0], "search_best": search_best,
                     "best_on_average": best_average, "random": random_pipelines[0]}
             scores = {arm: [_run(p, task, teacher, s, runs) for s in seeds] for arm, p in arms.items()}
-            defaults = rows[(rows["task"] == task_name) & rows["experiment_id"].str.endswith("-portfolio")]
-            scores["kd_defaults"] = [r["student_test_score"] for r in defaults.to_dict("records")
+            portfolio_rows = rows[(rows["task"] == task_name) & rows["experiment_id"].str.endswith("-portfolio")]
+            scores["kd_defaults"] = [r["student_test_score"] for r in portfolio_rows.to_dict("records")
                                      if pipeline_of(r) == default and r["training.seed"] in seeds]
             top5 = [_run(p, task, teacher, seeds[0], runs) for p in ranked["pipeline"]]
             random5 = [_run(p, task, teacher, seeds[0], runs) for p in random_pipelines]  # (d)'s 1st seed too

@@ -32,6 +32,7 @@ from autodistiller.recommend._recommender import (
     Constraints,
     Recommender,
     RecommenderFileError,
+    keeps_teacher_depth,
     training_table,
 )
 
@@ -54,6 +55,7 @@ __all__ = [
     "default_recommender",
     "flat_rows",
     "feature_group_ablation",
+    "keeps_teacher_depth",
     "leave_one_family_out",
     "load_task_features",
     "pipeline_key",

@@ -28,6 +28,7 @@ from autodistiller.recommend._recommender import (
     Constraints,
     Recommender,
     content_hash,
+    keeps_teacher_depth,
     training_table,
 )
 from autodistiller.tasks import Task, TaskSpec, load_task
@@ -93,7 +94,7 @@ def student_params_of(teacher: Teacher) -> Callable[[Mapping[str, Any]], float]:
         return float(count_parameters(student))
 
     def params(pipeline: Mapping[str, Any]) -> float:
-        layers = depth if pipeline.get("procedure.kind") == "born_again" else int(pipeline.get("student.layers", 2))
+        layers = depth if keeps_teacher_depth(pipeline) else int(pipeline.get("student.layers", 2))
         return float("inf") if layers > depth else count(layers, int(pipeline.get("student.hidden_size") or 0))
 
     return params
@@ -129,11 +130,12 @@ def recommend(
     started = time.perf_counter()
     features = task_features(task_obj, teacher, cache_dir=cache_dir)
     feature_seconds = time.perf_counter() - started
+    teacher_params = float(count_parameters(teacher.model))
     frame = recommender.recommend(features, top_k=top_k, constraints=constraints, candidates=candidates,
-                                  params_of=student_params_of(teacher))
+                                  params_of=student_params_of(teacher), teacher_params=teacher_params)
     landmark = features.get("mf.landmark_tfidf_dev_score")
     frame.attrs.update(features=features, feature_seconds=feature_seconds,
                        landmark_beats_teacher=landmark is not None and landmark >= teacher.dev_score,
                        teacher_dev_score=teacher.dev_score, metric=task_obj.card.metric,
-                       teacher_params=float(count_parameters(teacher.model)))
+                       teacher_params=teacher_params)
     return frame

@@ -8,7 +8,13 @@ from collections.abc import Sequence
 import pandas as pd
 
 from autodistiller.recommend._encode import pipeline_key, pipeline_of
-from autodistiller.recommend._recommender import METHODS, MF_GROUPS, Recommender
+from autodistiller.recommend._recommender import (
+    METHODS,
+    MF_GROUPS,
+    Constraints,
+    Recommender,
+    keeps_teacher_depth,
+)
 
 __all__ = ["feature_group_ablation", "leave_one_family_out", "summarize"]
 
@@ -21,9 +27,12 @@ def _task_outcomes(table: pd.DataFrame, task: str) -> pd.DataFrame:
 
 
 def leave_one_family_out(table: pd.DataFrame, *, methods: Sequence[str] = METHODS,
-                         features: Sequence[str] | None = None, random_state: int = 0) -> pd.DataFrame:
+                         features: Sequence[str] | None = None, random_state: int = 0,
+                         compress: bool = True) -> pd.DataFrame:
     """For each family, fit every method on the other families' rows; on each held-out task, each method picks
     the pipeline it ranks first among those the task's searches ran, and the pick is scored by what was logged.
+    ``compress`` (the recommender's default constraint): picks and the search's choice alike are among the
+    pipelines whose student is smaller than the teacher (no Born-Again).
 
     Columns: ``task``, ``family``, ``method``, ``pick_test`` (the pick's mean test score), ``search_test`` (the
     test score of the search's own choice: the best dev pipeline), ``regret`` (``search_test - pick_test``),
@@ -40,11 +49,16 @@ def leave_one_family_out(table: pd.DataFrame, *, methods: Sequence[str] = METHOD
             outcomes = _task_outcomes(table, task)
             rows = table[table["task"] == task].drop_duplicates("pipeline_key").set_index("pipeline_key")
             candidates = [pipeline_of(rows.loc[key]) for key in outcomes.index]
+            if compress:
+                kept = [not keeps_teacher_depth(p) for p in candidates]
+                outcomes = outcomes[kept]
+                candidates = [p for p, keep in zip(candidates, kept, strict=True) if keep]
             features_of_task = rows.iloc[0].to_dict()
             search_test = outcomes.sort_values("dev", ascending=False).iloc[0]["test"]
             spread = outcomes["test"].max() - outcomes["test"].min()
             for method, recommender in fitted.items():
-                ranked = recommender.recommend(features_of_task, top_k=1, candidates=candidates)
+                ranked = recommender.recommend(features_of_task, top_k=1, candidates=candidates,
+                                               constraints=Constraints(compress=compress))
                 if ranked.empty:
                     continue
                 key = _key_of(ranked["pipeline"].iloc[0], outcomes.index)

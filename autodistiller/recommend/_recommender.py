@@ -27,9 +27,10 @@ from autodistiller._version import __version__
 from autodistiller.errors import AutoDistillerError, ConfigError
 from autodistiller.recommend._encode import PipelineEncoder, flat_rows, pipeline_key, pipeline_of
 from autodistiller.recommend._estimator import BestOnAverage, NearestTasks, SurrogateRecommender
-from autodistiller.registries import AUGMENTERS, unusable_choices
+from autodistiller.registries import AUGMENTERS, PROCEDURES, unusable_choices
 
-__all__ = ["Constraints", "METHODS", "MF_GROUPS", "Recommender", "RecommenderFileError", "training_table"]
+__all__ = ["Constraints", "METHODS", "MF_GROUPS", "Recommender", "RecommenderFileError", "keeps_teacher_depth",
+           "training_table"]
 
 #: the meta-feature groups (measured with and without each, leave-one-family-out; see the README)
 MF_GROUPS: dict[str, tuple[str, ...]] = {
@@ -73,15 +74,28 @@ def training_table(rows: pd.DataFrame, task_features: pd.DataFrame | None = None
     return done.reset_index(drop=True)
 
 
+def keeps_teacher_depth(pipeline: Mapping[str, Any]) -> bool:
+    """Whether ``pipeline``'s procedure trains students as deep as the teacher (Born-Again sets
+    ``student.layers`` from the teacher): no compression, whatever ``student.layers`` the row holds."""
+    kind = pipeline.get("procedure.kind") or "standard"
+    return kind in PROCEDURES and "student.layers" in PROCEDURES.get(kind).sets_from_teacher
+
+
 @dataclass(frozen=True)
 class Constraints:
     """What a user rules out: a fixed student depth, a size or latency budget, stage options they exclude
-    (``("augment.pipeline", "contextual")`` excludes every pipeline with the contextual augmenter)."""
+    (``("augment.pipeline", "contextual")`` excludes every pipeline with the contextual augmenter).
+
+    ``compress`` (default True): the student must be smaller than the teacher, the point of distilling. At the
+    meta-dataset's small fidelity a teacher-sized student (Born-Again) often scores best; ``compress=False``
+    lets such pipelines be recommended.
+    """
 
     student_layers: int | None = None
     max_params: float | None = None
     max_latency_ms: float | None = None
     exclude: tuple[tuple[str, Any], ...] = field(default_factory=tuple)
+    compress: bool = True
 
     @classmethod
     def parse_exclude(cls, items: Sequence[str]) -> tuple[tuple[str, Any], ...]:
@@ -193,13 +207,16 @@ class Recommender:
 
     def recommend(self, features: Mapping[str, Any], *, top_k: int = 3, constraints: Constraints | None = None,
                   candidates: Sequence[Mapping[str, Any]] | None = None,
-                  params_of: Callable[[Mapping[str, Any]], float] | None = None) -> pd.DataFrame:
+                  params_of: Callable[[Mapping[str, Any]], float] | None = None,
+                  teacher_params: float | None = None) -> pd.DataFrame:
         """The ``top_k`` pipelines for a task with meta-features ``features``, best first.
 
         Columns: ``rank``, ``predicted_score`` (the normalised target) and ``uncertainty``, ``predicted_train_seconds``,
         ``student_params`` (from ``params_of`` when given, else the meta-dataset's median for that depth) and
         ``predicted_latency_ms``, ``pipeline`` (flat keys) and one column per pipeline key. ``frame.attrs``
-        holds the nearest training tasks. Constraints are always satisfied: a pipeline they rule out is never
+        holds the nearest training tasks. ``teacher_params``: the teacher's size, which ``constraints.compress``
+        keeps every student below (without it, pipelines whose procedure keeps the teacher's depth are ruled
+        out). Constraints are always satisfied: a pipeline they rule out is never
         returned (the frame is shorter, or empty, when too few pass); nor is one the task cannot run (``kl``
         or ``teacher_free`` when ``features["mf.is_regression"]``).
         """
@@ -235,7 +252,8 @@ class Recommender:
             "predicted_latency_ms": [self._lookup("latency_ms", p) for p in frame.to_dict("records")],
             "pipeline": [pipeline_of(p) for p in frame.to_dict("records")],
         })
-        keep = np.array([self._allowed(row, constraints) for row in out.to_dict("records")], dtype=bool)
+        keep = np.array([self._allowed(row, constraints, teacher_params) for row in out.to_dict("records")],
+                        dtype=bool)
         out = out[keep & out["predicted_score"].notna().to_numpy()]
         out = out.sort_values(["predicted_score", "uncertainty"], ascending=[False, True], kind="stable").head(top_k)
         out.insert(0, "rank", range(1, len(out) + 1))
@@ -256,9 +274,12 @@ class Recommender:
         return y0 if x1 == x0 else y0 + (y1 - y0) * (int(layers) - x0) / (x1 - x0)
 
     @staticmethod
-    def _allowed(row: Mapping[str, Any], constraints: Constraints) -> bool:
+    def _allowed(row: Mapping[str, Any], constraints: Constraints, teacher_params: float | None) -> bool:
         pipeline = row["pipeline"]
         if constraints.excludes(pipeline):
+            return False
+        if constraints.compress and (keeps_teacher_depth(pipeline) or (
+                teacher_params is not None and not row["student_params"] < teacher_params)):
             return False
         if constraints.student_layers is not None and pipeline.get("student.layers") != constraints.student_layers:
             return False

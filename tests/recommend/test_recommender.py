@@ -81,6 +81,28 @@ def test_constraints_are_always_satisfied(table):
         Constraints.parse_exclude(["augment.pipelines=contextual"])
 
 
+def test_students_are_smaller_than_the_teacher_unless_the_user_allows_its_size(table):
+    """``compress`` (default): no pipeline whose procedure keeps the teacher's depth (Born-Again), and with the
+    teacher's size known, no student at least that large."""
+    recommender = Recommender().fit(table)
+    features = table.iloc[0].to_dict()
+    born_again = {"procedure.kind": "born_again", "procedure.generations": 2, "student.layers": 2}
+    candidates = [born_again, {"student.layers": 2}, {"student.layers": 3}]
+    sizes = {2: 5e6, 3: 7e6}
+
+    def params_of(pipeline):
+        return 9e6 if pipeline.get("procedure.kind") == "born_again" else sizes[pipeline["student.layers"]]
+
+    ranked = recommender.recommend(features, top_k=5, candidates=candidates)
+    assert len(ranked) == 2 and "born_again" not in set(ranked.get("procedure.kind", pd.Series(dtype=object)))
+    ranked = recommender.recommend(features, top_k=5, candidates=candidates, params_of=params_of,
+                                   teacher_params=7e6)
+    assert list(ranked["student.layers"]) == [2]  # the 3-layer student is as large as this teacher
+    allowed = recommender.recommend(features, top_k=5, candidates=candidates, params_of=params_of,
+                                    teacher_params=7e6, constraints=Constraints(compress=False))
+    assert len(allowed) == 3
+
+
 def test_a_regression_task_is_never_recommended_what_it_cannot_run(table):
     """The meta-dataset's classification pipelines use kl; a regression task gets none of them."""
     recommender = Recommender().fit(table[table["task"] != "tiny_reg"])
