@@ -27,7 +27,7 @@ from autodistiller._version import __version__
 from autodistiller.errors import AutoDistillerError, ConfigError
 from autodistiller.recommend._encode import PipelineEncoder, flat_rows, pipeline_key, pipeline_of
 from autodistiller.recommend._estimator import BestOnAverage, NearestTasks, SurrogateRecommender
-from autodistiller.registries import AUGMENTERS, PROCEDURES, unusable_choices
+from autodistiller.registries import PROCEDURES, picks_any, unusable_choices
 
 __all__ = ["Constraints", "METHODS", "MF_GROUPS", "Recommender", "RecommenderFileError", "keeps_teacher_depth",
            "training_table"]
@@ -115,14 +115,10 @@ class Constraints:
         return tuple(out)
 
     def excludes(self, pipeline: Mapping[str, Any]) -> bool:
-        for key, value in self.exclude:
-            have = pipeline.get(key)
-            if key == "augment.pipeline" and have is not None:
-                if str(value) in AUGMENTERS.chosen(have) or have == value:
-                    return True
-            elif have == value:
-                return True
-        return False
+        """Whether ``pipeline`` picks an excluded option (any part of a ``+`` sequence counts)."""
+        return any(pipeline.get(key) == value or (pipeline.get(key) is not None
+                                                  and picks_any(key, pipeline[key], [str(value)]))
+                   for key, value in self.exclude)
 
 
 def content_hash(frame: pd.DataFrame) -> str:
