@@ -193,7 +193,8 @@ def _new_tuner(trainable: Any, space: SearchSpace, experiment: _Experiment, call
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
     from ray.tune.search import ConcurrencyLimiter
-    from ray.tune.search.optuna import OptunaSearch
+
+    from autodistiller.searcher._feasible import FeasibleOptunaSearch
 
     if sampler == "random":
         optuna_sampler = optuna.samplers.RandomSampler(seed=seed)
@@ -203,8 +204,8 @@ def _new_tuner(trainable: Any, space: SearchSpace, experiment: _Experiment, call
             optuna_sampler = optuna.samplers.TPESampler(multivariate=True, group=True, seed=seed,
                                                         n_startup_trials=min(10, max(2, trials // 3)))
     points = [space.complete_point(p) for p in points_to_evaluate or []]
-    searcher = OptunaSearch(space=space.define_by_run, metric=METRIC, mode="max", sampler=optuna_sampler,
-                            seed=seed, points_to_evaluate=points or None)
+    searcher = FeasibleOptunaSearch(space, metric=METRIC, mode="max", sampler=optuna_sampler, seed=seed,
+                                    points_to_evaluate=points or None)
     max_epochs = int(space.max_value("training.epochs", PipelineConfig().training.epochs))
     chosen_scheduler = (
         ASHAScheduler(time_attr="epoch", max_t=max(1, max_epochs), grace_period=grace_period,
