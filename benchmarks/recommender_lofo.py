@@ -13,6 +13,7 @@ fidelity and code) are reused, not repeated. Reported per task and averaged: tes
 standard error over the seeds).
 
     python benchmarks/recommender_lofo.py [--tasks trec6,...] [--seeds 42,1,2] [--fresh 300] [--output FILE]
+    python benchmarks/recommender_lofo.py --plan     # what it would run, and for how long
 """
 
 from __future__ import annotations
@@ -71,6 +72,19 @@ def _fresh(count: int, seed: int, *, is_regression: bool = False, compress: bool
     return [p for p in points if not (compress and keeps_teacher_depth(p))][:count]
 
 
+def _plan(task: str, recommender, features: dict, runs: list[tuple[dict, int]], logged: dict) -> float:
+    """Print the runs of ``task`` that are not logged yet and their predicted training seconds; their sum."""
+    from autodistiller.recommend import Constraints, pipeline_key
+
+    needed = {(pipeline_key(p), seed): p for p, seed in runs if (task, pipeline_key(p), seed) not in logged}
+    # one pipeline at a time: the ranked frame holds each candidate resolved, not as given
+    total = sum(float(recommender.recommend(features, top_k=1, candidates=[p], constraints=Constraints(
+        compress=False))["predicted_train_seconds"].iloc[0]) for p in needed.values())
+    print(f"{task}: {len(needed)} runs to do of {len(runs)} ({len(runs) - len(needed)} logged or repeated), "
+          f"~{total / 60:.0f} min predicted", flush=True)
+    return total
+
+
 def _beyond_noise(a: list[float], b: list[float]) -> int:
     """+1 if a beats b by more than twice the standard error of the difference, -1 if it loses so, else 0."""
     a, b = [x for x in a if math.isfinite(x)], [x for x in b if math.isfinite(x)]
@@ -90,6 +104,9 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     parser.add_argument("--seeds", default="42,1,2")
     parser.add_argument("--fresh", type=int, default=300, help="fresh samples of the space among the candidates")
     parser.add_argument("--output", default=None, help="write the per-task table (CSV) here")
+    parser.add_argument("--plan", action="store_true",
+                        help="run nothing: list each held-out task's runs that are not logged yet, with the "
+                             "recommender's predicted training seconds (to plan the evaluation's CPU time)")
     parser.add_argument("--allow-teacher-size", action="store_true",
                         help="let every arm use teacher-sized students (Born-Again); by default, as `recommend` "
                              "does, every arm's student is smaller than the teacher")
@@ -112,6 +129,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
         pipeline_of,
         training_table,
     )
+    from autodistiller.registries import unusable_choices
     from autodistiller.searcher import load_points, load_space
 
     # plain KD defaults: the portfolio's first pipeline, as its rows record it (mse on a regression task)
@@ -124,24 +142,26 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     runs = _logged_runs(rows)
     print(f"{len(runs)} (task, pipeline, seed) runs already logged in the meta-dataset are reused, not rerun",
           flush=True)
-    records = []
+    records: list[dict] = []
+    planned = 0.0
     for family in sorted(table["task_family"].unique()):
         held = sorted(set(table.loc[table["task_family"] == family, "task"]) & chosen)
         if not held:
             continue
         train = table[table["task_family"] != family]
         recommender = Recommender().fit(train)
-        ranking = BestOnAverage().fit(train[["task", "pipeline_key", "target"]]).score_keys().index
-        best_average = next(recommender.pipelines_[key] for key in ranking
-                            if not (compress and keeps_teacher_depth(recommender.pipelines_[key])))
+        ranking = [recommender.pipelines_[key] for key in
+                   BestOnAverage().fit(train[["task", "pipeline_key", "target"]]).score_keys().index]
         for task_name in held:
             started = time.time()
             task = TaskSpec(f"suite:{task_name}").load()
-            teacher = fine_tune_teacher(task, training=teacher_training(), log=lambda _: None)
             task_rows = table[table["task"] == task_name]
             features = task_rows.iloc[0].to_dict()
             regression = bool(task.card.is_regression)
             default = defaults[regression]
+            # (b): the best on average among the pipelines this task can run, under the same constraint
+            best_average = next(p for p in ranking if not unusable_choices(p, is_regression=regression)
+                                and not (compress and keeps_teacher_depth(p)))
             candidates = recommender.candidates() + _fresh(args.fresh, seed=zlib.crc32(task_name.encode()),
                                                            is_regression=regression, compress=compress)
             ranked = recommender.recommend(features, top_k=5, candidates=candidates,
@@ -152,6 +172,12 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
                                       compress=compress)
             arms = {"recommended": ranked["pipeline"].iloc[0], "search_best": search_best,
                     "best_on_average": best_average, "random": random_pipelines[0]}
+            if args.plan:
+                planned += _plan(task_name, recommender, features, [
+                    *((p, s) for p in arms.values() for s in seeds), *((p, seeds[0]) for p in ranked["pipeline"]),
+                    *((p, seeds[0]) for p in random_pipelines)], runs)
+                continue
+            teacher = fine_tune_teacher(task, training=teacher_training(), log=lambda _: None)
             scores = {arm: [_run(p, task, teacher, s, runs) for s in seeds] for arm, p in arms.items()}
             portfolio_rows = rows[(rows["task"] == task_name) & rows["experiment_id"].str.endswith("-portfolio")]
             scores["kd_defaults"] = [r["student_test_score"] for r in portfolio_rows.to_dict("records")
@@ -168,6 +194,10 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
                       "minutes": (time.time() - started) / 60}
             records.append(record)
             print(json.dumps(record), flush=True)
+    if args.plan:
+        print(f"planned: {planned / 3600:.1f} h of predicted training for the tasks above (at the meta-dataset's "
+              "machine; the rows' train_seconds, not wall time)")
+        return pd.DataFrame()
     frame = pd.DataFrame(records)
     if args.output:
         frame.to_csv(args.output, index=False)
