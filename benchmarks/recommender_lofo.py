@@ -34,20 +34,41 @@ ROOT = Path(__file__).resolve().parents[1]
 SPACE = ROOT / "search_spaces" / "distiller_meta.yaml"
 
 
-def _run(pipeline: dict, task, teacher, seed: int, cache: dict) -> float:
-    """The test score of ``pipeline`` with ``seed`` (each distinct run once)."""
+def _run(pipeline: dict, task, teacher, seed: int, cache: dict, runs_file: Path | None = None) -> float:
+    """The test score of ``pipeline`` with ``seed`` (each distinct run once). A new run is appended to
+    ``runs_file`` as soon as it ends (a failed one too, scored nan), so an interrupted evaluation resumes
+    where it stopped and a later one (on a grown meta-dataset) reuses every pick already run."""
     from autodistiller import PipelineConfig, distill
+    from autodistiller.meta_dataset import git_commit
     from autodistiller.recommend import pipeline_key
 
     key = (task.name, pipeline_key(pipeline), seed)
     if key not in cache:
         config = PipelineConfig.from_flat({**pipeline, "training.seed": seed})
+        record = {"task": task.name, "seed": seed, "pipeline": pipeline_key(pipeline), "commit": git_commit()}
+        started = time.time()
         try:
-            cache[key] = distill(config, task, teacher, log=lambda _: None).test_score
+            result = distill(config, task, teacher, log=lambda _: None)
+            record.update(test_score=result.test_score, dev_score=result.dev_score,
+                          train_seconds=round(result.train_seconds, 1))
         except Exception as exc:  # a failed run scores nothing; say so, keep going
             print(f"  run failed ({type(exc).__name__}: {exc}); scored as nan", flush=True)
-            cache[key] = float("nan")
+            record.update(test_score=float("nan"), error=f"{type(exc).__name__}: {exc}"[:500])
+        record["wall_seconds"] = round(time.time() - started, 1)
+        cache[key] = record["test_score"]
+        if runs_file is not None:
+            runs_file.parent.mkdir(parents=True, exist_ok=True)
+            with open(runs_file, "a") as out:
+                out.write(json.dumps(record) + "\n")
     return cache[key]
+
+
+def _stored_runs(runs_file: Path) -> dict:
+    """The runs an earlier evaluation appended to ``runs_file``, keyed like ``_run``'s cache."""
+    if not runs_file.is_file():
+        return {}
+    records = [json.loads(line) for line in runs_file.read_text().splitlines() if line.strip()]
+    return {(r["task"], r["pipeline"], int(r["seed"])): float(r["test_score"]) for r in records}
 
 
 def _logged_runs(rows: pd.DataFrame) -> dict:
@@ -104,6 +125,8 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     parser.add_argument("--seeds", default="42,1,2")
     parser.add_argument("--fresh", type=int, default=300, help="fresh samples of the space among the candidates")
     parser.add_argument("--output", default=None, help="write the per-task table (CSV) here")
+    parser.add_argument("--runs-file", default=str(ROOT / "runs" / "recommender_lofo" / "runs.jsonl"),
+                        help="every run of the evaluation, appended as it ends: rerunning the command resumes")
     parser.add_argument("--plan", action="store_true",
                         help="run nothing: list each held-out task's runs that are not logged yet, with the "
                              "recommender's predicted training seconds (to plan the evaluation's CPU time)")
@@ -140,6 +163,10 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     table = training_table(rows, load_task_features(args.meta_dataset))
     chosen = set(args.tasks.split(",")) if args.tasks else set(table["task"])
     runs = _logged_runs(rows)
+    runs_file = Path(args.runs_file)
+    stored = _stored_runs(runs_file)
+    runs.update(stored)
+    print(f"{len(stored)} runs of earlier evaluations in {runs_file} are reused", flush=True)
     print(f"{len(runs)} (task, pipeline, seed) runs already logged in the meta-dataset are reused, not rerun",
           flush=True)
     records: list[dict] = []
@@ -178,12 +205,12 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
                     *((p, seeds[0]) for p in random_pipelines)], runs)
                 continue
             teacher = fine_tune_teacher(task, training=teacher_training(), log=lambda _: None)
-            scores = {arm: [_run(p, task, teacher, s, runs) for s in seeds] for arm, p in arms.items()}
+            scores = {arm: [_run(p, task, teacher, s, runs, runs_file) for s in seeds] for arm, p in arms.items()}
             portfolio_rows = rows[(rows["task"] == task_name) & rows["experiment_id"].str.endswith("-portfolio")]
             scores["kd_defaults"] = [r["student_test_score"] for r in portfolio_rows.to_dict("records")
                                      if pipeline_of(r) == default and r["training.seed"] in seeds]
-            top5 = [_run(p, task, teacher, seeds[0], runs) for p in ranked["pipeline"]]
-            random5 = [_run(p, task, teacher, seeds[0], runs) for p in random_pipelines]  # (d)'s 1st seed too
+            top5 = [_run(p, task, teacher, seeds[0], runs, runs_file) for p in ranked["pipeline"]]
+            random5 = [_run(p, task, teacher, seeds[0], runs, runs_file) for p in random_pipelines]  # (d)'s 1st seed too
             a = statistics.mean(scores["search_best"])
             mean = {arm: statistics.mean(v) if v else float("nan") for arm, v in scores.items()}
             record = {"task": task_name, "family": family, **{f"{arm}_test": m for arm, m in mean.items()},
