@@ -4,7 +4,8 @@ For each family held out, each method is fitted on the other families and picks,
 pipeline it ranks first among those the task's searches ran; the pick is scored by its logged test score
 (no new runs: that is benchmarks/recommender_lofo.py). Prints, per method, the mean normalised regret against the
 search's own choice (0 = as good, 1 = as bad as the task's worst pipeline) and the pick's mean within-task
-percentile; then the same for the surrogate without each meta-feature group.
+percentile, for each target (the within-task percentile, and the score retained: student / teacher); then the
+surrogate without each meta-feature group.
 
     python benchmarks/recommender_selection.py [--meta-dataset meta_dataset] [--target percentile|retained]
 """
@@ -14,11 +15,14 @@ from __future__ import annotations
 import argparse
 import sys
 
+import pandas as pd
+
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--meta-dataset", default="meta_dataset")
-    parser.add_argument("--target", default="percentile", choices=("percentile", "retained"))
+    parser.add_argument("--target", default="percentile", choices=("percentile", "retained"),
+                        help="the target of the meta-feature ablation (the methods run with both)")
     args = parser.parse_args(argv)
     from autodistiller import meta_dataset
     from autodistiller.recommend import (
@@ -29,13 +33,16 @@ def main(argv: list[str] | None = None) -> None:
         training_table,
     )
 
-    table = training_table(meta_dataset.load(args.meta_dataset), load_task_features(args.meta_dataset),
-                           target=args.target)
+    rows, features = meta_dataset.load(args.meta_dataset), load_task_features(args.meta_dataset)
+    tables = {target: training_table(rows, features, target=target) for target in ("percentile", "retained")}
+    table = tables[args.target]
     print(f"{len(table)} completed trials, {table['task'].nunique()} tasks, {table['task_family'].nunique()} families")
-    methods = summarize(leave_one_family_out(table))
-    print("\nmethods (leave-one-family-out, picks among each task's logged pipelines):")
+    methods = pd.concat({target: summarize(leave_one_family_out(t)) for target, t in tables.items()},
+                        names=["target"])
+    print("\nmethods x targets (leave-one-family-out, picks among each task's logged pipelines):")
     print(methods.round(4).to_string())
-    print("\nmeta-feature groups (surrogate without each; change_vs_all > 0: the group helps):")
+    print(f"\nmeta-feature groups (surrogate, target {args.target}, without each; change_vs_all > 0: the group "
+          "helps):")
     print(feature_group_ablation(table).round(4).to_string(index=False))
     print(f"command: python benchmarks/recommender_selection.py {' '.join(sys.argv[1:])}".rstrip())
     print(f"winner: {methods.index[0]}")
