@@ -18,8 +18,8 @@ import pandas as pd
 
 from autodistiller import meta_dataset
 from autodistiller._paths import cache_root
-from autodistiller.config import StudentConfig, TrainingConfig
-from autodistiller.engine import fine_tune_teacher
+from autodistiller.config import PipelineConfig, StudentConfig, TrainingConfig
+from autodistiller.engine import Plan, fine_tune_teacher
 from autodistiller.errors import ConfigError
 from autodistiller.models import DEFAULT_BACKBONE, TEACHER_TRAINING, Teacher, build_student, count_parameters
 from autodistiller.recommend._features import task_features
@@ -34,7 +34,7 @@ from autodistiller.recommend._recommender import (
 from autodistiller.tasks import Task, TaskSpec, load_task
 
 __all__ = ["BUDGET_KEYS", "SHIPPED_FEATURES", "SHIPPED_METHOD", "TASK_FEATURES_FILE", "default_recommender",
-           "load_task_features", "recommend", "student_params_of", "with_budget"]
+           "load_task_features", "recommend", "runs_with", "student_params_of", "with_budget"]
 
 #: the method and meta-feature groups the shipped recommender uses (chosen leave-one-family-out, see README)
 SHIPPED_METHOD = "surrogate"
@@ -100,6 +100,16 @@ def student_params_of(teacher: Teacher) -> Callable[[Mapping[str, Any]], float]:
     return params
 
 
+def runs_with(pipeline: Mapping[str, Any], *, task: Task, teacher: Teacher) -> bool:
+    """Whether ``pipeline`` resolves for ``task`` and ``teacher`` (what ``distill`` checks before any model
+    loads: procedure settings, a TAKD assistant between the student and the teacher, student shapes)."""
+    try:
+        Plan.resolve(PipelineConfig.from_flat(dict(pipeline)), task.card, teacher)
+    except ConfigError:
+        return False
+    return True
+
+
 def recommend(
     task: Task | TaskSpec | str,
     *,
@@ -132,7 +142,8 @@ def recommend(
     feature_seconds = time.perf_counter() - started
     teacher_params = float(count_parameters(teacher.model))
     frame = recommender.recommend(features, top_k=top_k, constraints=constraints, candidates=candidates,
-                                  params_of=student_params_of(teacher), teacher_params=teacher_params)
+                                  params_of=student_params_of(teacher), teacher_params=teacher_params,
+                                  runs=functools.partial(runs_with, task=task_obj, teacher=teacher))
     landmark = features.get("mf.landmark_tfidf_dev_score")
     frame.attrs.update(features=features, feature_seconds=feature_seconds,
                        landmark_beats_teacher=landmark is not None and landmark >= teacher.dev_score,

@@ -204,7 +204,8 @@ class Recommender:
     def recommend(self, features: Mapping[str, Any], *, top_k: int = 3, constraints: Constraints | None = None,
                   candidates: Sequence[Mapping[str, Any]] | None = None,
                   params_of: Callable[[Mapping[str, Any]], float] | None = None,
-                  teacher_params: float | None = None) -> pd.DataFrame:
+                  teacher_params: float | None = None,
+                  runs: Callable[[Mapping[str, Any]], bool] | None = None) -> pd.DataFrame:
         """The ``top_k`` pipelines for a task with meta-features ``features``, best first.
 
         Columns: ``rank``, ``predicted_score`` (the normalised target) and ``uncertainty``, ``predicted_train_seconds``,
@@ -212,7 +213,9 @@ class Recommender:
         ``predicted_latency_ms``, ``pipeline`` (flat keys) and one column per pipeline key. ``frame.attrs``
         holds the nearest training tasks. ``teacher_params``: the teacher's size, which ``constraints.compress``
         keeps every student below (without it, pipelines whose procedure keeps the teacher's depth are ruled
-        out). Constraints are always satisfied: a pipeline they rule out is never
+        out). ``runs``: whether a pipeline can run with the task's teacher (a TAKD assistant must lie between
+        the student and a teacher of any depth); a pipeline it refuses is skipped. Constraints are always
+        satisfied: a pipeline they rule out is never
         returned (the frame is shorter, or empty, when too few pass); nor is one the task cannot run (``kl``
         or ``teacher_free`` when ``features["mf.is_regression"]``).
         """
@@ -251,7 +254,16 @@ class Recommender:
         keep = np.array([self._allowed(row, constraints, teacher_params) for row in out.to_dict("records")],
                         dtype=bool)
         out = out[keep & out["predicted_score"].notna().to_numpy()]
-        out = out.sort_values(["predicted_score", "uncertainty"], ascending=[False, True], kind="stable").head(top_k)
+        out = out.sort_values(["predicted_score", "uncertainty"], ascending=[False, True], kind="stable")
+        if runs is not None:  # checked best first, only until top_k pass: resolving a pipeline takes a few ms
+            passing = []
+            for index, pipeline in zip(out.index, out["pipeline"], strict=True):
+                if len(passing) == top_k:
+                    break
+                if runs(pipeline):
+                    passing.append(index)
+            out = out.loc[passing]
+        out = out.head(top_k)
         out.insert(0, "rank", range(1, len(out) + 1))
         out = out.reset_index(drop=True)
         out = pd.concat([out, pd.DataFrame(list(out["pipeline"]), index=out.index)], axis=1)

@@ -268,3 +268,15 @@ def test_printed_recommendations_say_how_much_smaller_than_the_teacher_each_stud
     out = io.StringIO()
     print_recommendations(ranked(15e6), file=out)
     assert "(1.33x smaller than the teacher)" in out.getvalue() and "note: #1" not in out.getvalue()
+
+
+def test_a_pipeline_the_tasks_teacher_cannot_run_is_never_recommended(tiny_meta, tiny_task, tiny_teacher, tmp_path):
+    """The tiny teacher has 4 layers: a TAKD assistant of 5 cannot sit between it and a student."""
+    from autodistiller.testing import one_torch_thread
+
+    too_deep = {"procedure.kind": "takd", "procedure.assistant_layers": 5, "student.layers": 2}
+    fits = {"procedure.kind": "takd", "procedure.assistant_layers": 3, "student.layers": 2}
+    with one_torch_thread():
+        frame = recommend(tiny_task, teacher=tiny_teacher, top_k=5, candidates=[too_deep, fits, {"student.layers": 1}],
+                          meta_dataset_path=tiny_meta, cache_dir=tmp_path / "c", log=lambda _: None)
+    assert len(frame) == 2 and 5 not in set(frame["procedure.assistant_layers"].dropna())
