@@ -151,10 +151,11 @@ def _finished(name: str) -> bool:
     return name in _finished_searches(BUILD_LOG)
 
 
-def run_search(name: str, trials: int, command: list[str], storage: Path) -> None:
+def run_search(name: str, trials: int, command: list[str], storage: Path) -> bool:
+    """Run (or resume) the search ``name`` unless it finished before; whether it ran."""
     if _logged_trials(name) >= trials or _finished(name):
         print(f"== {name}: done ({_logged_trials(name)} trials logged)", flush=True)
-        return
+        return False
     if (ROOT / storage / name / "tuner.pkl").is_file():
         command = [*command, "--resume"]
     print(f"== {name}: {shlex.join(command)}", flush=True)
@@ -170,6 +171,15 @@ def run_search(name: str, trials: int, command: list[str], storage: Path) -> Non
         progress.write(json.dumps(record) + "\n")
     if code != 0:
         raise SystemExit(f"{name} exited with {code}; run this script again to resume it.")
+    return True
+
+
+def tasks_with_features() -> set[str]:
+    """The tasks ``meta_dataset/task_features.parquet`` already has."""
+    import pandas as pd
+
+    path = ROOT / OUT / "task_features.parquet"
+    return set(pd.read_parquet(path, columns=["task"])["task"]) if path.is_file() else set()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -177,6 +187,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tasks", default=",".join(TASKS), help="comma-separated suite tasks, in order")
     parser.add_argument("--storage", default="runs/meta_build", help="experiments (not shipped)")
     parser.add_argument("--manifest-only", action="store_true", help="only compact the rows and write the manifest")
+    parser.add_argument("--refresh-features", action="store_true",
+                        help="compute every task's meta-features again (by default only a task whose searches "
+                             "ran now, or that has none yet: each needs its teacher, minutes on a fresh machine)")
     parser.add_argument("--collect-from", default=None, metavar="CHECKOUT",
                         help="bring the searches a build in another checkout finished (rows, build log, "
                              "features) into this one, then write the manifest")
@@ -198,15 +211,17 @@ def main(argv: list[str] | None = None) -> None:
         build_mlm(cache_root())  # the masked LM of contextual / text_smoothing / mate, once, outside any trial
         for task in tasks:
             index = TASKS.index(task) if task in TASKS else len(TASKS)
-            for name, trials, command in search_commands(task, index, str(storage), _portfolio_size(task)):
-                run_search(name, trials, command, storage)
+            ran = [run_search(name, trials, command, storage)
+                   for name, trials, command in search_commands(task, index, str(storage), _portfolio_size(task))]
             top_up = top_up_command(task, index, str(storage))
             if top_up is not None:
-                run_search(*top_up, storage)
-            write_task_features([task])
+                ran.append(run_search(*top_up, storage))
+            if any(ran) or task not in tasks_with_features():
+                write_task_features([task])
     from autodistiller import meta_dataset
 
-    write_task_features(sorted(meta_dataset.load(ROOT / OUT, columns=["task"])["task"].unique()))
+    logged = sorted(meta_dataset.load(ROOT / OUT, columns=["task"])["task"].unique())
+    write_task_features([t for t in logged if args.refresh_features or t not in tasks_with_features()])
     write_manifest()
 
 
