@@ -8,9 +8,11 @@ meta-features table) the first time it is needed, deterministically, and cached 
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ import pandas as pd
 
 from autodistiller import meta_dataset
 from autodistiller._paths import cache_root
+from autodistiller._version import __version__
 from autodistiller.config import PipelineConfig, StudentConfig, TrainingConfig
 from autodistiller.engine import Plan, fine_tune_teacher
 from autodistiller.errors import ConfigError
@@ -27,6 +30,7 @@ from autodistiller.recommend._recommender import (
     MF_GROUPS,
     Constraints,
     Recommender,
+    RecommenderFileError,
     content_hash,
     keeps_teacher_depth,
     training_table,
@@ -34,7 +38,7 @@ from autodistiller.recommend._recommender import (
 from autodistiller.tasks import Task, TaskSpec, load_task
 
 __all__ = ["BUDGET_KEYS", "SHIPPED_FEATURES", "SHIPPED_METHOD", "TASK_FEATURES_FILE", "default_recommender",
-           "load_task_features", "recommend", "runs_with", "student_params_of", "with_budget"]
+           "load_task_features", "recommend", "recommender_cache_key", "runs_with", "student_params_of", "with_budget"]
 
 #: the method and meta-feature groups the shipped recommender uses (chosen leave-one-family-out, see README)
 SHIPPED_METHOD = "surrogate"
@@ -67,7 +71,8 @@ def load_task_features(root: str | os.PathLike[str] | None = None) -> pd.DataFra
 
 def default_recommender(root: str | os.PathLike[str] | None = None, *, method: str = SHIPPED_METHOD,
                         features: tuple[str, ...] = SHIPPED_FEATURES,
-                        cache_dir: str | os.PathLike[str] | None = None) -> Recommender:
+                        cache_dir: str | os.PathLike[str] | None = None,
+                        log: Callable[[str], None] = print) -> Recommender:
     """The recommender fitted on the meta-dataset at ``root`` (default: the shipped one), cached on disk."""
     rows = meta_dataset.load(root) if root is not None else meta_dataset.load()
     if rows.empty:
@@ -75,13 +80,22 @@ def default_recommender(root: str | os.PathLike[str] | None = None, *, method: s
                           "give --meta-dataset (meta_dataset_path=) a folder of search rows, or run searches "
                           "into it first (autodistiller search ... --meta-dataset PATH).")
     table = training_table(rows, load_task_features(root))
-    key = f"{content_hash(table)}-{method}-{abs(hash(features)) % 10**8:08d}"
-    path = cache_root(cache_dir) / "recommender" / f"{key}.skops"
+    path = cache_root(cache_dir) / "recommender" / f"{recommender_cache_key(table, method, features)}.skops"
     if path.is_file():
-        return Recommender.load(path)
+        try:
+            return Recommender.load(path)
+        except RecommenderFileError as exc:  # a damaged or foreign cache file: the rows are here, fit again
+            log(f"recommender: the cached {path.name} is not used ({exc}); fitting it again")
     recommender = Recommender(method, features=features).fit(table)
     recommender.save(path)
     return recommender
+
+
+def recommender_cache_key(table: pd.DataFrame, method: str, features: Sequence[str]) -> str:
+    """The cached recommender's name: the training rows' content hash, the method, the meta-features and the
+    package version (stable across processes, unlike ``hash()`` of strings)."""
+    spec = json.dumps({"method": method, "features": list(features), "version": __version__})
+    return f"{content_hash(table)}-{method}-{hashlib.sha256(spec.encode()).hexdigest()[:12]}"
 
 
 def student_params_of(teacher: Teacher) -> Callable[[Mapping[str, Any]], float]:
@@ -134,7 +148,7 @@ def recommend(
     """
     task_obj = task if isinstance(task, Task) else load_task(task, cache_dir=cache_dir)
     # before the teacher (minutes): an empty or unreadable meta-dataset is an error that costs nothing
-    recommender = recommender or default_recommender(meta_dataset_path, cache_dir=cache_dir)
+    recommender = recommender or default_recommender(meta_dataset_path, cache_dir=cache_dir, log=log)
     teacher = teacher or fine_tune_teacher(task_obj, backbone=backbone, training=teacher_training,
                                            cache_dir=cache_dir, log=log)
     started = time.perf_counter()

@@ -280,3 +280,30 @@ def test_a_pipeline_the_tasks_teacher_cannot_run_is_never_recommended(tiny_meta,
         frame = recommend(tiny_task, teacher=tiny_teacher, top_k=5, candidates=[too_deep, fits, {"student.layers": 1}],
                           meta_dataset_path=tiny_meta, cache_dir=tmp_path / "c", log=lambda _: None)
     assert len(frame) == 2 and 5 not in set(frame["procedure.assistant_layers"].dropna())
+
+
+def test_the_cached_default_recommender_is_found_by_a_new_process_and_a_damaged_one_is_fitted_again(
+        tiny_meta, tmp_path):
+    """The cache key is stable across processes (``hash()`` of strings is not), and a cached file that fails its
+    checks is replaced, not an error: the rows it came from are at hand."""
+    import subprocess
+    import sys
+
+    from autodistiller.recommend import default_recommender
+
+    code = ("import sys; from autodistiller import meta_dataset; from autodistiller.recommend import training_table;"
+            "from autodistiller.recommend._api import recommender_cache_key;"
+            "print(recommender_cache_key(training_table(meta_dataset.load(sys.argv[1])), 'surrogate', ('mf.a',)))")
+    keys = {subprocess.run([sys.executable, "-c", code, str(tiny_meta)], capture_output=True, text=True, check=True,
+                           env={**__import__("os").environ, "PYTHONHASHSEED": seed}).stdout.strip()
+            for seed in ("1", "2")}
+    assert len(keys) == 1 and "" not in keys
+    logged: list[str] = []
+    first = default_recommender(tiny_meta, cache_dir=tmp_path, log=logged.append)
+    [cached] = (tmp_path / "recommender").glob("*.skops")
+    assert default_recommender(tiny_meta, cache_dir=tmp_path, log=logged.append).stamp_ == first.stamp_
+    assert not logged
+    cached.write_bytes(cached.read_bytes()[:-10])  # a truncated cache file
+    again = default_recommender(tiny_meta, cache_dir=tmp_path, log=logged.append)
+    assert again.stamp_ == first.stamp_ and len(logged) == 1 and "fitting it again" in logged[0]
+    assert Recommender.load(cached).stamp_ == first.stamp_  # the file was written anew
