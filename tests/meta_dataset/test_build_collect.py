@@ -73,3 +73,37 @@ def test_a_compacted_file_mixing_finished_and_running_searches_is_refused(tmp_pa
         theirs / "meta_dataset" / "task=boolq" / "compacted-1.parquet", index=False)
     with pytest.raises(SystemExit, match="finished and unfinished searches"):
         _build_module(ours).collect(theirs)
+
+
+def test_a_resumed_build_computes_meta_features_only_where_searches_ran_or_none_exist(tmp_path: Path,
+                                                                                      monkeypatch) -> None:
+    """Each task's features need its teacher (minutes on a fresh machine): a task whose searches were all done
+    before keeps the features it has; one whose search ran now, or that has none, gets them."""
+    import autodistiller.augment
+    from autodistiller import meta_dataset
+
+    _checkout(tmp_path, [], [], ["trec6", "sms_spam"])
+    module = _build_module(tmp_path)
+    computed: list[list[str]] = []
+
+    def write_task_features(tasks: list[str]) -> None:
+        computed.append(list(tasks))
+        path = tmp_path / "meta_dataset" / "task_features.parquet"
+        known = pd.read_parquet(path)
+        pd.concat([known, pd.DataFrame({"task": tasks, "mf.train_size": 0})]).to_parquet(path, index=False)
+
+    ran_now = {"sms_spam-tpe"}
+    monkeypatch.setattr(autodistiller.augment, "build_mlm", lambda *_: None)
+    monkeypatch.setattr(meta_dataset, "load", lambda *_, **__: pd.DataFrame(
+        {"task": ["trec6", "sms_spam", "rotten_tomatoes"]}))
+    monkeypatch.setattr(module, "_portfolio_size", lambda task: 2)
+    monkeypatch.setattr(module, "run_search", lambda name, *_: name in ran_now)
+    monkeypatch.setattr(module, "top_up_command", lambda *_: None)
+    monkeypatch.setattr(module, "write_task_features", write_task_features)
+    monkeypatch.setattr(module, "write_manifest", lambda: None)
+    module.main(["--tasks", "trec6,sms_spam,rotten_tomatoes", "--storage", str(tmp_path / "runs")])
+    assert computed == [["sms_spam"], ["rotten_tomatoes"], []]
+    computed.clear()
+    ran_now.clear()
+    module.main(["--tasks", "trec6", "--storage", str(tmp_path / "runs"), "--refresh-features"])
+    assert computed == [["rotten_tomatoes", "sms_spam", "trec6"]]
