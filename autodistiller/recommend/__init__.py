@@ -29,10 +29,12 @@ from autodistiller.recommend._features import (
 from autodistiller.recommend._recommender import (
     METHODS,
     MF_GROUPS,
+    WEIGHTINGS,
     Constraints,
     Recommender,
     RecommenderFileError,
     keeps_teacher_depth,
+    task_reliability,
     training_table,
 )
 
@@ -44,6 +46,7 @@ __all__ = [
     "SHIPPED_FEATURES",
     "SHIPPED_METHOD",
     "TEACHER_FEATURES",
+    "WEIGHTINGS",
     "BestOnAverage",
     "Constraints",
     "NearestTasks",
@@ -64,6 +67,7 @@ __all__ = [
     "student_params_of",
     "summarize",
     "task_features",
+    "task_reliability",
     "teacher_meta_features",
     "tokenizer_meta_features",
     "training_table",

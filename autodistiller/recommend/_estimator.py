@@ -20,7 +20,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.ensemble import RandomForestRegressor
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 __all__ = ["BestOnAverage", "NearestTasks", "SurrogateRecommender"]
 
@@ -59,12 +59,15 @@ class SurrogateRecommender(RegressorMixin, BaseEstimator):
         self.max_features = max_features
         self.random_state = random_state
 
-    def fit(self, X, y) -> SurrogateRecommender:  # noqa: N803 (scikit-learn's names)
+    def fit(self, X, y, sample_weight=None) -> SurrogateRecommender:  # noqa: N803 (scikit-learn's names)
+        """Fit the forest; ``sample_weight`` (one per row) as in :class:`~sklearn.ensemble.RandomForestRegressor`."""
         self._validate_params()
         X, y = validate_data(self, X, y, ensure_all_finite="allow-nan", y_numeric=True)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X)
         self.forest_ = RandomForestRegressor(n_estimators=self.n_estimators, min_samples_leaf=self.min_samples_leaf,
                                              max_features=self.max_features, random_state=self.random_state,
-                                             n_jobs=1).fit(X, y)
+                                             n_jobs=1).fit(X, y, sample_weight=sample_weight)
         return self
 
     def predict(self, X) -> np.ndarray:  # noqa: N803

@@ -29,11 +29,12 @@ def _task_outcomes(table: pd.DataFrame, task: str) -> pd.DataFrame:
 
 def leave_one_family_out(table: pd.DataFrame, *, methods: Sequence[str] = METHODS,
                          features: Sequence[str] | None = None, random_state: int = 0,
-                         compress: bool = True) -> pd.DataFrame:
+                         compress: bool = True, weighting: str = "none") -> pd.DataFrame:
     """For each family, fit every method on the other families' rows; on each held-out task, each method picks
     the pipeline it ranks first among those the task's searches ran, and the pick is scored by what was logged.
     ``compress`` (the recommender's default constraint): picks and the search's choice alike are among the
-    pipelines whose student is smaller than the teacher (no Born-Again).
+    pipelines whose student is smaller than the teacher (no Born-Again). ``weighting``: the recommenders'
+    (see :class:`Recommender`).
 
     Columns: ``task``, ``family``, ``method``, ``pick_test`` (the pick's mean test score), ``search_test`` (the
     test score of the search's own choice: the best dev pipeline), ``regret`` (``search_test - pick_test``),
@@ -45,7 +46,8 @@ def leave_one_family_out(table: pd.DataFrame, *, methods: Sequence[str] = METHOD
         train = table[table["task_family"] != family]
         if train["task"].nunique() < 2:
             continue
-        fitted = {m: Recommender(m, features=features, random_state=random_state).fit(train) for m in methods}
+        fitted = {m: Recommender(m, features=features, random_state=random_state, weighting=weighting).fit(train)
+                  for m in methods}
         for task in sorted(table.loc[table["task_family"] == family, "task"].unique()):
             outcomes = _task_outcomes(table, task)
             rows = table[table["task"] == task].drop_duplicates("pipeline_key").set_index("pipeline_key")

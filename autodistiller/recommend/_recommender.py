@@ -29,8 +29,8 @@ from autodistiller.recommend._encode import PipelineEncoder, flat_rows, pipeline
 from autodistiller.recommend._estimator import BestOnAverage, NearestTasks, SurrogateRecommender
 from autodistiller.registries import PROCEDURES, picks_any, unusable_choices
 
-__all__ = ["Constraints", "METHODS", "MF_GROUPS", "Recommender", "RecommenderFileError", "keeps_teacher_depth",
-           "training_table"]
+__all__ = ["Constraints", "METHODS", "MF_GROUPS", "Recommender", "RecommenderFileError", "WEIGHTINGS",
+           "keeps_teacher_depth", "task_reliability", "training_table"]
 
 #: the meta-feature groups (measured with and without each, leave-one-family-out; see the README)
 MF_GROUPS: dict[str, tuple[str, ...]] = {
@@ -44,6 +44,9 @@ MF_GROUPS: dict[str, tuple[str, ...]] = {
 }
 METHODS = ("surrogate", "nearest", "best_average")
 _TARGETS = ("percentile", "retained")
+#: how the surrogate weighs each task's rows: equally, or by the share of the task's score variance that is not
+#: seed noise (a task where every pipeline scores alike up to noise teaches no ranking)
+WEIGHTINGS = ("none", "reliability")
 
 
 class RecommenderFileError(AutoDistillerError):
@@ -71,7 +74,29 @@ def training_table(rows: pd.DataFrame, task_features: pd.DataFrame | None = None
     else:
         done["target"] = done["student_dev_score"] / done["teacher_dev_score"]
     done["pipeline_key"] = [pipeline_key(row) for row in done.to_dict("records")]
+    done["task_reliability"] = done["task"].map(task_reliability(done))
     return done.reset_index(drop=True)
+
+
+def task_reliability(done: pd.DataFrame) -> pd.Series:
+    """Per task, the share of the dev-score variance of its completed trials that is not seed noise:
+    ``1 - pooled within-pipeline variance / total variance``, clipped to [0, 1] (the reliability of one trial's
+    score). The within-pipeline variance pools the pipelines run with several seeds (the shipped portfolio
+    repeats the default pipeline); the total is robust, ``(IQR / 1.349)^2`` (a few collapsed trials must not
+    make a task of otherwise indistinguishable pipelines look informative). NaN for a task that repeated no
+    pipeline. ``done`` needs ``task``, ``pipeline_key`` and ``student_dev_score``."""
+    out = {}
+    for task, rows in done.groupby("task"):
+        groups = rows.groupby("pipeline_key")["student_dev_score"]
+        dof = (groups.count() - 1).clip(lower=0)
+        q25, q75 = np.percentile(rows["student_dev_score"], [25, 75])
+        total = ((q75 - q25) / 1.349) ** 2  # the variance of a normal distribution with this IQR
+        if dof.sum() == 0 or not total > 0:
+            out[task] = np.nan if dof.sum() == 0 else 0.0
+            continue
+        within = float((groups.var().fillna(0.0) * dof).sum() / dof.sum())
+        out[task] = float(np.clip(1.0 - within / total, 0.0, 1.0))
+    return pd.Series(out, dtype=float)
 
 
 def keeps_teacher_depth(pipeline: Mapping[str, Any]) -> bool:
@@ -132,14 +157,19 @@ class Recommender:
 
     ``method``: ``surrogate`` (a :class:`SurrogateRecommender` ranks any candidate), ``nearest`` (the best
     pipelines of the ``k`` nearest training tasks) or ``best_average`` (one ranking for all tasks).
-    ``features``: the ``mf.*`` meta-features the model reads.
+    ``features``: the ``mf.*`` meta-features the model reads. ``weighting``: ``none`` (every row alike) or
+    ``reliability`` (each task's rows weigh its :func:`task_reliability`; a task without repeated seeds weighs 1).
     """
 
     def __init__(self, method: str = "surrogate", *, features: Sequence[str] | None = None,
-                 target: str = "percentile", k: int = 3, n_estimators: int = 300, random_state: int = 0) -> None:
+                 target: str = "percentile", k: int = 3, n_estimators: int = 300, random_state: int = 0,
+                 weighting: str = "none") -> None:
         if method not in METHODS:
             raise ConfigError(f"method={method!r} must be one of {METHODS}.")
+        if weighting not in WEIGHTINGS:
+            raise ConfigError(f"weighting={weighting!r} must be one of {WEIGHTINGS}.")
         self.method = method
+        self.weighting = weighting
         self.features = list(features) if features is not None else [f for g in MF_GROUPS.values() for f in g]
         self.target = target
         self.k = k
@@ -157,7 +187,7 @@ class Recommender:
         inputs = self._inputs(table)
         self.input_names_ = list(inputs.columns)
         self.surrogate_ = SurrogateRecommender(self.n_estimators, random_state=self.random_state).fit(
-            inputs.to_numpy(dtype=float), table["target"].to_numpy(dtype=float))
+            inputs.to_numpy(dtype=float), table["target"].to_numpy(dtype=float), sample_weight=self._weights(table))
         cost = table["train_seconds"].notna()
         self.cost_model_ = SurrogateRecommender(100, random_state=self.random_state).fit(
             inputs[cost].to_numpy(dtype=float), np.log(table.loc[cost, "train_seconds"].to_numpy(dtype=float)))
@@ -170,8 +200,17 @@ class Recommender:
         self.families_ = {str(k): str(v) for k, v in table.groupby("task")["task_family"].first().items()}
         self.sizes_ = self._size_lookup(table)
         self.stamp_ = {"rows": len(table), "tasks": int(table["task"].nunique()), "version": __version__,
-                       "meta_dataset": content_hash(table), "method": self.method, "target": self.target}
+                       "meta_dataset": content_hash(table), "method": self.method, "target": self.target,
+                       "weighting": self.weighting}
         return self
+
+    def _weights(self, table: pd.DataFrame) -> np.ndarray | None:
+        if self.weighting == "none":
+            return None
+        reliability = (table["task_reliability"] if "task_reliability" in table  # training_table adds it
+                       else table["task"].map(task_reliability(table)))
+        weights = reliability.fillna(1.0).to_numpy(dtype=float)
+        return weights if weights.sum() > 0 else None  # every task pure noise: weigh them alike
 
     def _inputs(self, frame: pd.DataFrame) -> pd.DataFrame:
         mf = pd.DataFrame({f: pd.to_numeric(frame[f], errors="coerce") if f in frame else np.nan

@@ -307,3 +307,29 @@ def test_the_cached_default_recommender_is_found_by_a_new_process_and_a_damaged_
     again = default_recommender(tiny_meta, cache_dir=tmp_path, log=logged.append)
     assert again.stamp_ == first.stamp_ and len(logged) == 1 and "fitting it again" in logged[0]
     assert Recommender.load(cached).stamp_ == first.stamp_  # the file was written anew
+
+
+def test_task_reliability_is_the_share_of_score_variance_that_is_not_seed_noise():
+    """Hand-computed: on "signal" two pipelines differ by far more than their seeds; on "noise" they do not."""
+    from autodistiller.recommend import task_reliability
+
+    rows = pd.DataFrame({
+        "task": ["signal"] * 4 + ["noise"] * 4 + ["unrepeated"] * 2,
+        "pipeline_key": ["a", "a", "b", "b", "a", "a", "b", "b", "a", "b"],
+        "student_dev_score": [0.50, 0.52, 0.80, 0.82, 0.50, 0.60, 0.51, 0.59, 0.4, 0.6],
+    })
+    reliability = task_reliability(rows)
+    q25, q75 = np.percentile([0.50, 0.52, 0.80, 0.82], [25, 75])
+    total = ((q75 - q25) / 1.349) ** 2
+    within = np.mean([np.var([0.50, 0.52], ddof=1), np.var([0.80, 0.82], ddof=1)])
+    assert reliability["signal"] == pytest.approx(1 - within / total)
+    assert reliability["noise"] == 0.0  # seeds spread wider than the pipelines: clipped
+    assert np.isnan(reliability["unrepeated"])
+
+
+def test_reliability_weighting_fits_and_ranks(table):
+    weighted = Recommender(weighting="reliability", n_estimators=20).fit(table)
+    assert weighted.stamp_["weighting"] == "reliability" and "task_reliability" in table
+    assert len(weighted.recommend(table.iloc[0].to_dict(), top_k=2)) == 2
+    with pytest.raises(ConfigError, match="weighting="):
+        Recommender(weighting="heavy")
