@@ -92,16 +92,21 @@ def _compression(student_params: float, teacher_params: float | None) -> str:
 def cmd_recommend(args: argparse.Namespace, task: Any, teacher_of: Callable[[], Any]) -> int:
     """``teacher_of`` fine-tunes (or loads) the task's teacher: called once the constraints and the meta-dataset
     are known to be good, so a bad input costs no training."""
-    from autodistiller.recommend import BUDGET_KEYS, Constraints, default_recommender, recommend, with_budget
-    from autodistiller.searcher import load_space, shipped_space
+    from autodistiller.recommend import (
+        BUDGET_KEYS,
+        Constraints,
+        default_recommender,
+        fresh_candidates,
+        recommend,
+        with_budget,
+    )
 
     constraints = Constraints(student_layers=args.student_layers, max_params=args.max_params,
                               max_latency_ms=args.max_latency_ms, exclude=Constraints.parse_exclude(args.exclude),
                               compress=not args.allow_teacher_size)
     recommender = default_recommender(args.meta_dataset, cache_dir=args.cache_dir)
-    # every pipeline the meta-dataset ran, and fresh samples of its space (a seed is not a choice: left out)
-    fresh = [{k: v for k, v in p.items() if k != "training.seed"}
-             for p in load_space(shipped_space("distiller_meta")).random_points(args.fresh, seed=0)]
+    # every pipeline the meta-dataset ran, and fresh samples of its space that this task can run
+    fresh = fresh_candidates(args.fresh, seed=0, is_regression=bool(task.card.is_regression))
     frame = recommend(task, top_k=args.top_k, constraints=constraints, teacher=teacher_of(), recommender=recommender,
                       candidates=recommender.candidates() + fresh, cache_dir=args.cache_dir)
     print_recommendations(frame)

@@ -84,13 +84,9 @@ def _logged_runs(rows: pd.DataFrame) -> dict:
 def _fresh(count: int, seed: int, *, is_regression: bool = False, compress: bool = True) -> list[dict]:
     """``count`` random pipelines of the space that a task of this kind can run (seed left out: the runs set it),
     with a student smaller than the teacher when ``compress`` (the recommender's default constraint)."""
-    from autodistiller.recommend import keeps_teacher_depth
-    from autodistiller.searcher import load_space
+    from autodistiller.recommend import fresh_candidates
 
-    space, _ = load_space(SPACE).for_task(is_regression=is_regression)
-    points = [{k: v for k, v in p.items() if k != "training.seed"}
-              for p in space.random_points(count * 3, seed=seed)]
-    return [p for p in points if not (compress and keeps_teacher_depth(p))][:count]
+    return fresh_candidates(count, seed=seed, is_regression=is_regression, compress=compress, space=SPACE)
 
 
 def _plan(task: str, recommender, features: dict, runs: list[tuple[dict, int]], logged: dict) -> float:

@@ -333,3 +333,13 @@ def test_reliability_weighting_fits_and_ranks(table):
     assert len(weighted.recommend(table.iloc[0].to_dict(), top_k=2)) == 2
     with pytest.raises(ConfigError, match="weighting="):
         Recommender(weighting="heavy")
+
+
+def test_fresh_candidates_are_pipelines_the_task_can_run():
+    from autodistiller.recommend import fresh_candidates, keeps_teacher_depth
+    from autodistiller.registries import unusable_choices
+
+    regression = fresh_candidates(40, seed=3, is_regression=True, compress=True)
+    assert len(regression) == 40 and all("training.seed" not in p for p in regression)
+    assert not any(unusable_choices(p, is_regression=True) or keeps_teacher_depth(p) for p in regression)
+    assert fresh_candidates(5, seed=3) == fresh_candidates(5, seed=3)  # deterministic for a seed
