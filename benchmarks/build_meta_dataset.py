@@ -28,6 +28,7 @@ import json
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -151,6 +152,11 @@ def _finished(name: str) -> bool:
     return name in _finished_searches(BUILD_LOG)
 
 
+def search_argv(command: list[str]) -> list[str]:
+    """The process that runs ``command`` (``autodistiller search ...``) with this interpreter."""
+    return [sys.executable, "-c", "import sys; from autodistiller.cli import main; sys.exit(main())", *command[1:]]
+
+
 def run_search(name: str, trials: int, command: list[str], storage: Path) -> bool:
     """Run (or resume) the search ``name`` unless it finished before; whether it ran."""
     if _logged_trials(name) >= trials or _finished(name):
@@ -163,12 +169,19 @@ def run_search(name: str, trials: int, command: list[str], storage: Path) -> boo
     with open(BUILD_LOG / "commands.log", "a") as log:
         log.write(shlex.join(command) + "\n")
     started = time.time()
-    code = subprocess.call([sys.executable, "-c", "import sys; from autodistiller.cli import main; sys.exit(main())",
-                            *command[1:]], cwd=ROOT)
-    record = {"experiment": name, "exit_code": code, "wall_seconds": round(time.time() - started, 1),
-              "resumed": "--resume" in command, "ended": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    with open(BUILD_LOG / "progress.jsonl", "a") as progress:
-        progress.write(json.dumps(record) + "\n")
+    process = subprocess.Popen(search_argv(command), cwd=ROOT)
+    # a SIGTERM to the build stops the search the way a SIGTERM to the search does (its state saved, its
+    # running trials marked interrupted), and its wall time is still logged (the manifest's CPU-hours)
+    previous = signal.signal(signal.SIGTERM, lambda *_: process.terminate())
+    try:
+        process.wait()
+    finally:  # after a Ctrl-C too: the search has it as well (one process group) and stops
+        signal.signal(signal.SIGTERM, previous)
+        code = process.wait()
+        record = {"experiment": name, "exit_code": code, "wall_seconds": round(time.time() - started, 1),
+                  "resumed": "--resume" in command, "ended": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        with open(BUILD_LOG / "progress.jsonl", "a") as progress:
+            progress.write(json.dumps(record) + "\n")
     if code != 0:
         raise SystemExit(f"{name} exited with {code}; run this script again to resume it.")
     return True

@@ -107,3 +107,35 @@ def test_a_resumed_build_computes_meta_features_only_where_searches_ran_or_none_
     ran_now.clear()
     module.main(["--tasks", "trec6", "--storage", str(tmp_path / "runs"), "--refresh-features"])
     assert computed == [["rotten_tomatoes", "sms_spam", "trec6"]]
+
+
+def test_a_sigterm_to_the_build_stops_its_search_and_logs_the_searchs_wall_time(tmp_path: Path) -> None:
+    """The manifest's CPU-hours come from the build log: a build stopped by a signal still logs the search it
+    was running, and the search got the signal (it saves its state and exits) instead of running on orphaned."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    _checkout(tmp_path, [], [], [])
+    script = f"""
+import importlib.util, sys
+from pathlib import Path
+spec = importlib.util.spec_from_file_location("build", {str(ROOT / "benchmarks" / "build_meta_dataset.py")!r})
+module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)
+root = Path({str(tmp_path)!r})
+module.ROOT, module.BUILD_LOG = root, root / "meta_dataset" / "_build"
+module._logged_trials = lambda name: 0
+module.search_argv = lambda command: [sys.executable, "-c", "import time; print('search up', flush=True); time.sleep(60)"]
+module.run_search("boolq-portfolio", 30, ["autodistiller", "search"], Path("runs"))
+"""
+    build = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert build.stdout.readline().startswith("== boolq-portfolio: autodistiller search")
+    assert build.stdout.readline().strip() == "search up"
+    started = time.time()
+    build.send_signal(signal.SIGTERM)
+    assert build.wait(timeout=30) != 0 and time.time() - started < 30  # the search stopped, not slept on
+    [record] = [json.loads(line) for line in (tmp_path / "meta_dataset" / "_build" / "progress.jsonl")
+                .read_text().splitlines()]
+    assert record["experiment"] == "boolq-portfolio" and record["exit_code"] == -signal.SIGTERM
+    assert record["wall_seconds"] >= 0
