@@ -106,7 +106,8 @@ def cmd_recommend(args: argparse.Namespace, task: Any, teacher_of: Callable[[], 
                               compress=not args.allow_teacher_size)
     recommender = default_recommender(args.meta_dataset, cache_dir=args.cache_dir)
     # every pipeline the meta-dataset ran, and fresh samples of its space that this task can run
-    fresh = fresh_candidates(args.fresh, seed=0, is_regression=bool(task.card.is_regression))
+    fresh = fresh_candidates(args.fresh, seed=0, is_regression=bool(task.card.is_regression),
+                             is_pair=bool(task.card.has_pair))
     frame = recommend(task, top_k=args.top_k, constraints=constraints, teacher=teacher_of(), recommender=recommender,
                       candidates=recommender.candidates() + fresh, cache_dir=args.cache_dir)
     print_recommendations(frame)

@@ -151,20 +151,22 @@ PIPELINE_REGISTRIES: tuple[Registry[Any], ...] = (
 )
 
 
-def unusable_options(*, is_regression: bool) -> dict[str, dict[str, str | None]]:
+def unusable_options(*, is_regression: bool, is_pair: bool = False) -> dict[str, dict[str, str | None]]:
     """What a kind of task cannot use: for each flat key a registry selects, ``{option: counterpart}``, the
     counterpart being the option that does the same job on that task (``None`` when none does). A regression
     task (one output, no class probabilities) cannot use options declaring ``supports_regression = False``;
-    their ``regression_counterpart`` names the counterpart (``kl`` -> ``mse``)."""
+    their ``regression_counterpart`` names the counterpart (``kl`` -> ``mse``). A pair task (two texts an
+    example) cannot use options declaring ``supports_pair = False`` (``minimax_knn`` retrieves single
+    sentences); their ``pair_counterpart``, if any, names the counterpart."""
     out: dict[str, dict[str, str | None]] = {}
-    if not is_regression:
-        return out
     for registry in PIPELINE_REGISTRIES:
         if registry.selects is None:
             continue
         for name, option in registry.items():
-            if not getattr(option, "supports_regression", True):
+            if is_regression and not getattr(option, "supports_regression", True):
                 out.setdefault(registry.selects, {})[name] = getattr(option, "regression_counterpart", None)
+            elif is_pair and not getattr(option, "supports_pair", True):
+                out.setdefault(registry.selects, {})[name] = getattr(option, "pair_counterpart", None)
     return out
 
 
@@ -175,8 +177,9 @@ def picks_any(key: str, value: Any, names: Iterable[str]) -> bool:
     return bool(set(chosen) & set(names))
 
 
-def unusable_choices(pipeline: Mapping[str, Any], *, is_regression: bool) -> list[str]:
+def unusable_choices(pipeline: Mapping[str, Any], *, is_regression: bool, is_pair: bool = False) -> list[str]:
     """The ``key=value`` choices of a flat ``pipeline`` that its task cannot use (empty: it can run)."""
-    return [f"{key}={pipeline[key]}" for key, bad in unusable_options(is_regression=is_regression).items()
+    return [f"{key}={pipeline[key]}" for key, bad in unusable_options(is_regression=is_regression,
+                                                                      is_pair=is_pair).items()
             if key in pipeline and pipeline[key] is not None and picks_any(key, pipeline[key], bad)]
 

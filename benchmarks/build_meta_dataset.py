@@ -65,8 +65,9 @@ def _portfolio_size(task: str) -> int:
 
     space = load_space(ROOT / SPACE)
     points = [space.complete_point(p) for p in load_points(ROOT / PORTFOLIO)]
-    is_regression = TaskSpec(f"suite:{task}").load().card.is_regression
-    return len(space.for_task(is_regression=is_regression)[0].adapt_points(points, is_regression=is_regression)[0])
+    card = TaskSpec(f"suite:{task}").load().card
+    kind = {"is_regression": bool(card.is_regression), "is_pair": bool(card.has_pair)}
+    return len(space.for_task(**kind)[0].adapt_points(points, **kind)[0])
 
 
 def search_commands(task: str, index: int, storage: str, portfolio: int) -> list[tuple[str, int, list[str]]]:

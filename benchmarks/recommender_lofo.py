@@ -81,12 +81,14 @@ def _logged_runs(rows: pd.DataFrame) -> dict:
             for row in done.to_dict("records")}
 
 
-def _fresh(count: int, seed: int, *, is_regression: bool = False, compress: bool = True) -> list[dict]:
+def _fresh(count: int, seed: int, *, is_regression: bool = False, is_pair: bool = False,
+           compress: bool = True) -> list[dict]:
     """``count`` random pipelines of the space that a task of this kind can run (seed left out: the runs set it),
     with a student smaller than the teacher when ``compress`` (the recommender's default constraint)."""
     from autodistiller.recommend import fresh_candidates
 
-    return fresh_candidates(count, seed=seed, is_regression=is_regression, compress=compress, space=SPACE)
+    return fresh_candidates(count, seed=seed, is_regression=is_regression, is_pair=is_pair, compress=compress,
+                            space=SPACE)
 
 
 def _plan(task: str, recommender, features: dict, runs: list[tuple[dict, int]], logged: dict) -> float:
@@ -181,18 +183,18 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
             task_rows = table[table["task"] == task_name]
             features = task_rows.iloc[0].to_dict()
             regression = bool(task.card.is_regression)
+            kind = {"is_regression": regression, "is_pair": bool(task.card.has_pair)}
             default = defaults[regression]
             # (b): the best on average among the pipelines this task can run, under the same constraint
-            best_average = next(p for p in ranking if not unusable_choices(p, is_regression=regression)
+            best_average = next(p for p in ranking if not unusable_choices(p, **kind)
                                 and not (compress and keeps_teacher_depth(p)))
-            candidates = recommender.candidates() + _fresh(args.fresh, seed=zlib.crc32(task_name.encode()),
-                                                           is_regression=regression, compress=compress)
+            candidates = recommender.candidates() + _fresh(args.fresh, seed=zlib.crc32(task_name.encode()), **kind,
+                                                           compress=compress)
             ranked = recommender.recommend(features, top_k=5, candidates=candidates,
                                            constraints=Constraints(compress=compress))
             searched = [pipeline_of(r) for r in task_rows.sort_values("student_dev_score").to_dict("records")]
             search_best = [p for p in searched if not (compress and keeps_teacher_depth(p))][-1]
-            random_pipelines = _fresh(5, seed=1 + zlib.crc32(task_name.encode()), is_regression=regression,
-                                      compress=compress)
+            random_pipelines = _fresh(5, seed=1 + zlib.crc32(task_name.encode()), **kind, compress=compress)
             arms = {"recommended": ranked["pipeline"].iloc[0], "search_best": search_best,
                     "best_on_average": best_average, "random": random_pipelines[0]}
             if args.plan:

@@ -440,13 +440,14 @@ class MinimaxKNNPolicy(TrainingPolicy):
     needs_teacher = True
     needs_shared_vocabulary = True
     adds_rows = True
+    supports_pair = False  # the pool holds single sentences (a search leaves it out on pair tasks)
     knn_k: int
     knn_keep: int
     knn_method: str
     weight: float
 
     def check_task(self, card: Any) -> None:
-        if card.has_pair:
+        if card.has_pair and not self.supports_pair:
             raise ConfigError(f"augment.policy='minimax_knn' retrieves single sentences; task {card.name!r} has "
                               "text pairs. Use another policy for pair tasks.")
 

@@ -99,6 +99,11 @@ def task_reliability(done: pd.DataFrame) -> pd.Series:
     return pd.Series(out, dtype=float)
 
 
+def _flag(value: Any) -> bool:
+    """A meta-feature flag (True, 1, 1.0), missing (None, NaN) read as False."""
+    return bool(value) and not (isinstance(value, float) and math.isnan(value))
+
+
 def keeps_teacher_depth(pipeline: Mapping[str, Any]) -> bool:
     """Whether ``pipeline``'s procedure trains students as deep as the teacher (Born-Again sets
     ``student.layers`` from the teacher): no compression, whatever ``student.layers`` the row holds."""
@@ -256,7 +261,7 @@ class Recommender:
         the student and a teacher of any depth); a pipeline it refuses is skipped. Constraints are always
         satisfied: a pipeline they rule out is never
         returned (the frame is shorter, or empty, when too few pass); nor is one the task cannot run (``kl``
-        or ``teacher_free`` when ``features["mf.is_regression"]``).
+        or ``teacher_free`` when ``features["mf.is_regression"]``, ``minimax_knn`` when ``features["mf.is_pair"]``).
         """
         self._check_fitted()
         if top_k < 1:
@@ -265,12 +270,12 @@ class Recommender:
         pool = [pipeline_of(p) for p in (candidates if candidates is not None else self.candidates())]
         if not pool:
             raise ConfigError("no candidate pipelines to rank.")
-        regression = features.get("mf.is_regression")  # what the task cannot run is no candidate (kl, teacher_free)
-        regression = bool(regression) and not (isinstance(regression, float) and math.isnan(regression))
-        pool = [p for p in pool if not unusable_choices(p, is_regression=regression)]
+        kind = {"is_regression": _flag(features.get("mf.is_regression")),  # what the task cannot run is no
+                "is_pair": _flag(features.get("mf.is_pair"))}                 # candidate (kl, minimax_knn, ...)
+        pool = [p for p in pool if not unusable_choices(p, **kind)]
         if not pool:
             raise ConfigError("no candidate pipeline can run on this task (a regression task cannot use kl or "
-                              "teacher_free); give candidates that it can run.")
+                              "teacher_free, a pair task minimax_knn); give candidates that it can run.")
         frame = flat_rows(pool)
         for name in self.features:
             frame[name] = features.get(name, np.nan)

@@ -203,13 +203,14 @@ class SearchSpace:
                 points.append(point)
         return points
 
-    def for_task(self, *, is_regression: bool) -> tuple[SearchSpace, list[str]]:
+    def for_task(self, *, is_regression: bool, is_pair: bool = False) -> tuple[SearchSpace, list[str]]:
         """This space without the options a task cannot use (``loss.kind: kl`` or ``procedure.kind:
-        teacher_free`` on a regression task: :func:`autodistiller.registries.unusable_options`), and a line
-        for each option left out. A parameter left with no choice, or fixed to an unusable option, is an
-        error that names it, before any training."""
-        unusable = unusable_options(is_regression=is_regression)
-        task_kind = "a regression task" if is_regression else "this task"
+        teacher_free`` on a regression task, ``augment.policy: minimax_knn`` on a pair task:
+        :func:`autodistiller.registries.unusable_options`), and a line for each option left out. A parameter
+        left with no choice, or fixed to an unusable option, is an error that names it, before any training."""
+        unusable = unusable_options(is_regression=is_regression, is_pair=is_pair)
+        task_kind = {(True, True): "a regression task of text pairs", (True, False): "a regression task",
+                     (False, True): "a pair task", (False, False): "this task"}[(is_regression, is_pair)]
         parameters, notes = [], []
         by_key = {p.key: p for p in self.parameters}
         procedures = _values_of(by_key.get("procedure.kind"), default_value("procedure.kind"))
@@ -243,13 +244,13 @@ class SearchSpace:
                               _compiled=self._compiled)
         return adapted, notes
 
-    def adapt_points(self, points: Iterable[Mapping[str, Any]], *,
-                     is_regression: bool) -> tuple[list[dict[str, Any]], list[str]]:
+    def adapt_points(self, points: Iterable[Mapping[str, Any]], *, is_regression: bool,
+                     is_pair: bool = False) -> tuple[list[dict[str, Any]], list[str]]:
         """Warm-start pipelines (a shared portfolio) made runnable on a task: an option the task cannot use
         becomes its counterpart (``kl`` -> ``mse`` on a regression task), parameters the new option does not
         read are dropped; a pipeline with an unusable option and no counterpart, or that the change makes a
         duplicate of an earlier one, is left out. Returns the points, and a line per change."""
-        unusable = unusable_options(is_regression=is_regression)
+        unusable = unusable_options(is_regression=is_regression, is_pair=is_pair)
         out: list[dict[str, Any]] = []
         notes = []
         for number, point in enumerate(points, start=1):

@@ -394,12 +394,12 @@ def search(
 def _for_task(space: SearchSpace, points: Sequence[Mapping[str, Any]] | None, task: Task,
               log: Callable[[str], None]) -> tuple[SearchSpace, list[dict[str, Any]] | None]:
     """The space and warm-start points without what the task cannot use (a regression task: no ``kl``, no
-    ``teacher_free``; a shared portfolio's pipelines get their counterparts), each change logged; a counterpart
-    outside the space is an error, before the teacher."""
-    is_regression = task.card.is_regression
-    space, notes = space.for_task(is_regression=is_regression)
+    ``teacher_free``; a pair task: no ``minimax_knn``; a shared portfolio's pipelines get their counterparts),
+    each change logged; a counterpart outside the space is an error, before the teacher."""
+    kind = {"is_regression": bool(task.card.is_regression), "is_pair": bool(task.card.has_pair)}
+    space, notes = space.for_task(**kind)
     if points:
-        points, changed = space.adapt_points(points, is_regression=is_regression)
+        points, changed = space.adapt_points(points, **kind)
         notes += changed
         for point in points:
             space.complete_point(point)

@@ -343,3 +343,13 @@ def test_fresh_candidates_are_pipelines_the_task_can_run():
     assert len(regression) == 40 and all("training.seed" not in p for p in regression)
     assert not any(unusable_choices(p, is_regression=True) or keeps_teacher_depth(p) for p in regression)
     assert fresh_candidates(5, seed=3) == fresh_candidates(5, seed=3)  # deterministic for a seed
+
+
+def test_a_pair_task_is_never_recommended_what_it_cannot_run(table):
+    recommender = Recommender(n_estimators=20).fit(table)
+    features = {**table.iloc[0].to_dict(), "mf.is_pair": True}
+    knn = {"augment.policy": "minimax_knn", "student.layers": 1}
+    frame = recommender.recommend(features, top_k=5, candidates=[knn, {"student.layers": 1}])
+    assert len(frame) == 1 and frame["augment.policy"].iloc[0] != "minimax_knn"
+    assert len(recommender.recommend({**features, "mf.is_pair": False}, top_k=5,
+                                     candidates=[knn, {"student.layers": 1}])) == 2

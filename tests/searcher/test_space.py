@@ -266,3 +266,20 @@ def test_a_shared_portfolio_gets_its_regression_counterparts():
     for point in adapted:
         adapted_space.complete_point(point)
     assert space.adapt_points(points, is_regression=False) == (points, [])
+
+
+def test_a_pair_task_searches_only_what_it_can_run():
+    """minimax_knn retrieves single sentences: on a task of text pairs the space drops it and the portfolio's
+    pipeline with it (no counterpart), where before it failed as a trial (boolq's first build: 1 of 30)."""
+    space = load_space(shipped_space("distiller_meta"))
+    adapted, notes = space.for_task(is_regression=False, is_pair=True)
+    policies = {p.key: p.choices for p in adapted.parameters}["augment.policy"]
+    assert "minimax_knn" not in policies and "none" in policies
+    assert notes == [next(n for n in notes if "augment.policy: ['minimax_knn'] left out" in n)]
+    assert "a pair task cannot use" in notes[0]
+    assert all(p.get("augment.policy") != "minimax_knn" for p in adapted.random_points(40, seed=2))
+    points = [space.complete_point({"augment.policy": "minimax_knn"}), space.complete_point({})]
+    kept, changes = adapted.adapt_points(points, is_regression=False, is_pair=True)
+    assert kept == points[1:] and "has no counterpart" in changes[0]
+    both, _ = space.for_task(is_regression=True, is_pair=True)
+    assert {"kl", "minimax_knn"}.isdisjoint({c for p in both.parameters for c in (p.choices or ())})
