@@ -96,10 +96,10 @@ def cmd_recommend(args: argparse.Namespace, task: Any, teacher_of: Callable[[], 
         BUDGET_KEYS,
         Constraints,
         default_recommender,
-        fresh_candidates,
         recommend,
         with_budget,
     )
+    from autodistiller.searcher import fresh_candidates
 
     constraints = Constraints(student_layers=args.student_layers, max_params=args.max_params,
                               max_latency_ms=args.max_latency_ms, exclude=Constraints.parse_exclude(args.exclude),

@@ -85,7 +85,7 @@ def _fresh(count: int, seed: int, *, is_regression: bool = False, is_pair: bool 
            compress: bool = True) -> list[dict]:
     """``count`` random pipelines of the space that a task of this kind can run (seed left out: the runs set it),
     with a student smaller than the teacher when ``compress`` (the recommender's default constraint)."""
-    from autodistiller.recommend import fresh_candidates
+    from autodistiller.searcher import fresh_candidates
 
     return fresh_candidates(count, seed=seed, is_regression=is_regression, is_pair=is_pair, compress=compress,
                             space=SPACE)

@@ -38,7 +38,7 @@ from autodistiller.recommend._recommender import (
 from autodistiller.tasks import Task, TaskSpec, load_task
 
 __all__ = ["BUDGET_KEYS", "SHIPPED_FEATURES", "SHIPPED_METHOD", "TASK_FEATURES_FILE", "default_recommender",
-           "fresh_candidates", "load_task_features", "recommend", "recommender_cache_key", "runs_with", "student_params_of", "with_budget"]
+           "load_task_features", "recommend", "recommender_cache_key", "runs_with", "student_params_of", "with_budget"]
 
 #: the method and meta-feature groups the shipped recommender uses (chosen leave-one-family-out, see README)
 SHIPPED_METHOD = "surrogate"
@@ -112,21 +112,6 @@ def student_params_of(teacher: Teacher) -> Callable[[Mapping[str, Any]], float]:
         return float("inf") if layers > depth else count(layers, int(pipeline.get("student.hidden_size") or 0))
 
     return params
-
-
-def fresh_candidates(count: int, *, seed: int = 0, is_regression: bool = False, is_pair: bool = False,
-                     compress: bool = False, space: str | os.PathLike[str] | None = None) -> list[dict[str, Any]]:
-    """``count`` random pipelines of ``space`` (default: the meta-dataset's own, ``distiller_meta``) that a task
-    of this kind can run, for the recommender to rank beside the pipelines the meta-dataset ran. The seed is
-    left out (not a choice). ``compress``: only students smaller than the teacher (drawn from three times as
-    many samples, so that ``count`` remain as a rule)."""
-    from autodistiller.searcher import load_space, shipped_space
-
-    adapted, _ = load_space(space if space is not None else shipped_space("distiller_meta")).for_task(
-        is_regression=is_regression, is_pair=is_pair)
-    points = [{k: v for k, v in p.items() if k != "training.seed"}
-              for p in adapted.random_points(count * 3 if compress else count, seed=seed)]
-    return [p for p in points if not (compress and keeps_teacher_depth(p))][:count]
 
 
 def runs_with(pipeline: Mapping[str, Any], *, task: Task, teacher: Teacher) -> bool:

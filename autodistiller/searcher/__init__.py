@@ -13,7 +13,7 @@ from autodistiller.searcher._space import (
     space_from_dict,
 )
 
-__all__ = ["Parameter", "SearchInterrupted", "SearchSpace", "default_storage", "load_points", "load_space", "shipped_space", "space_from_dict",
+__all__ = ["Parameter", "SearchInterrupted", "SearchSpace", "default_storage", "fresh_candidates", "load_points", "load_space", "shipped_space", "space_from_dict",
            "search", "parse_duration"]
 
 
@@ -22,6 +22,13 @@ def search(*args: Any, **kwargs: Any) -> Any:
     from autodistiller.searcher._tuner import search as _search
 
     return _search(*args, **kwargs)
+
+
+def fresh_candidates(*args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+    """See :func:`autodistiller.searcher._candidates.fresh_candidates` (imports the recommender: lazily)."""
+    from autodistiller.searcher._candidates import fresh_candidates as _fresh
+
+    return _fresh(*args, **kwargs)
 
 
 def parse_duration(text: Any) -> float | None:

@@ -336,8 +336,9 @@ def test_reliability_weighting_fits_and_ranks(table):
 
 
 def test_fresh_candidates_are_pipelines_the_task_can_run():
-    from autodistiller.recommend import fresh_candidates, keeps_teacher_depth
+    from autodistiller.recommend import keeps_teacher_depth
     from autodistiller.registries import unusable_choices
+    from autodistiller.searcher import fresh_candidates
 
     regression = fresh_candidates(40, seed=3, is_regression=True, compress=True)
     assert len(regression) == 40 and all("training.seed" not in p for p in regression)
