@@ -123,7 +123,8 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     parser.add_argument("--seeds", default="42,1,2")
     parser.add_argument("--fresh", type=int, default=300, help="fresh samples of the space among the candidates")
     parser.add_argument("--output", default=None, help="write the per-task table (CSV) here")
-    parser.add_argument("--runs-file", default=str(ROOT / "runs" / "recommender_lofo" / "runs.jsonl"),
+    # committed with the project: the evaluation takes hours, longer than a session's checkout lives
+    parser.add_argument("--runs-file", default=str(ROOT / "benchmarks" / "results" / "recommender_lofo_runs.jsonl"),
                         help="every run of the evaluation, appended as it ends: rerunning the command resumes")
     parser.add_argument("--plan", action="store_true",
                         help="run nothing: list each held-out task's runs that are not logged yet, with the "
