@@ -20,8 +20,9 @@ SPACE = {
     "parameters": {
         "loss.kind": {"choices": ["kl", "mse"]},
         "student.layers": {"choices": [1, 2]},
-        # long enough (about 10 s a trial) that the second trial is still running when the signal comes
-        "training.epochs": 24, "training.batch_size": 8, "training.max_length": 32, "training.warmup_ratio": 0.0,
+        # long enough (about 10 s a trial on 2 cores; 24 epochs took 1-2 s and the search could end before the
+        # signal) that the second trial is still running when the signal comes
+        "training.epochs": 150, "training.batch_size": 8, "training.max_length": 32, "training.warmup_ratio": 0.0,
     },
 }
 
